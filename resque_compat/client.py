@@ -1,0 +1,268 @@
+"""Resque's producer and inspection API: ``Resque.enqueue``, ``dequeue``, ``size``, ``info``...
+
+``ResqueOperations`` holds the logic once, as operations (see ``store.base``); ``Resque``
+runs them on a blocking client and ``resque_compat.aio.AsyncResque`` on an asyncio one.
+Commands, their order and their pipelining follow Ruby Resque 3.0, so that a MONITOR of
+either side shows the same traffic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from . import codec
+from .connection import RedisSettings
+from .errors import DecodeError, NoClassError, NoQueueError, UnknownJobError
+from .job import JobRegistry, JobSpec, Payload, PayloadError, default_registry
+from .store import Schema, SyncDriver
+from .store.base import Operation
+
+JobRef = JobSpec | str
+"""A job given to enqueue/dequeue: a registered ``JobSpec`` or a Ruby class name."""
+
+
+@dataclass
+class ClientOptions:
+    """How a producer writes: JSON flavour, inline mode, what ``info`` reports."""
+
+    json_style: codec.JsonStyle = codec.JsonStyle.JSON_GEM
+    inline: bool = False
+    environment: str = "development"
+    registry: JobRegistry = field(default_factory=lambda: default_registry)
+
+
+class ResqueOperations:
+    """Resque's client API as operations, independent of how they are sent."""
+
+    def __init__(self, settings: RedisSettings, options: ClientOptions) -> None:
+        self.settings = settings
+        self.options = options
+        self.schema = Schema(settings.keys)
+
+    def resolve(self, job: JobRef) -> tuple[str, JobSpec | None]:
+        """The class name to write and the registered spec (with hooks), if any."""
+        if isinstance(job, JobSpec):
+            return job.name, job
+        if not isinstance(job, str) or not job:
+            raise NoClassError("Jobs must be given a class.")
+        return job, self.options.registry.get(job)
+
+    def queue_of(self, job: JobRef) -> str:
+        name, spec = self.resolve(job)
+        if spec is None or not spec.queue:
+            raise NoQueueError(
+                f"Jobs must be placed onto a queue. No queue could be inferred for class {name}"
+            )
+        return spec.queue
+
+    def encode(self, class_name: str, args: Sequence[Any]) -> bytes:
+        return codec.encode_payload(class_name, args, self.options.json_style)
+
+    def enqueue_to(self, queue: str, job: JobRef, args: Sequence[Any]) -> Operation[bool | None]:
+        """Hooks, then one pipelined SADD + RPUSH. None when a before_enqueue hook said no."""
+        _check_queue(queue)
+        class_name, spec = self.resolve(job)
+        payload = self.encode(class_name, args)
+        if spec is not None and not spec.run_enqueue_hooks("before_enqueue", args):
+            return None
+        if self.options.inline:
+            self._perform_inline(class_name, payload)
+        else:
+            yield from self.schema.queues.push(queue, payload)
+        if spec is not None:
+            spec.run_enqueue_hooks("after_enqueue", args)
+        return True
+
+    def _perform_inline(self, class_name: str, payload: bytes) -> None:
+        """Ruby's inline mode: the job runs now, with its args as they would come off the wire."""
+        decoded = Payload.decode(payload)
+        spec = self.options.registry.get(class_name)
+        if spec is None:
+            raise UnknownJobError(f"inline mode: no Python job is registered as {class_name!r}")
+        spec.run(decoded.args)
+
+    def enqueue_many(
+        self, queue: str, job: JobRef, arg_lists: Iterable[Sequence[Any]]
+    ) -> Operation[int]:
+        """Every payload encoded first (a bad one refuses the batch), then one round trip."""
+        _check_queue(queue)
+        class_name, _spec = self.resolve(job)
+        payloads = [self.encode(class_name, args) for args in arg_lists]
+        yield from self.schema.queues.push_many(queue, payloads)
+        return len(payloads)
+
+    def dequeue(self, job: JobRef, args: Sequence[Any]) -> Operation[int | None]:
+        """Ruby's ``Resque.dequeue``: from the job's queue, hooks around ``Job.destroy``."""
+        queue = self.queue_of(job)
+        _class_name, spec = self.resolve(job)
+        if spec is not None and not spec.run_enqueue_hooks("before_dequeue", args):
+            return None
+        removed = yield from self.destroy(queue, job, args)
+        if spec is not None:
+            spec.run_enqueue_hooks("after_dequeue", args)
+        return removed
+
+    def destroy(self, queue: str, job: JobRef, args: Sequence[Any]) -> Operation[int]:
+        """``Job.destroy``: with args, one LREM of the exact bytes; without, every job of
+        the class (LRANGE, then LREM of each matching payload as it was stored)."""
+        class_name, _spec = self.resolve(job)
+        if args:
+            return (
+                yield from self.schema.queues.remove_payload(queue, self.encode(class_name, args))
+            )
+        stored = yield from self.schema.queues.everything(queue)
+        matching = [raw for raw in stored if _class_of(raw) == class_name]
+        return (yield from self.schema.queues.remove_payloads(queue, matching))
+
+    def push(self, queue: str, item: Mapping[str, Any]) -> Operation[int]:
+        """Ruby's low-level ``Resque.push``: the item's keys in the caller's order."""
+        _check_queue(queue)
+        return (
+            yield from self.schema.queues.push(
+                queue, codec.encode(dict(item), self.options.json_style)
+            )
+        )
+
+    def pop(self, queue: str) -> Operation[Any]:
+        raw = yield from self.schema.queues.pop(queue)
+        return None if raw is None else codec.decode(raw)
+
+    def peek(self, queue: str, start: int, count: int) -> Operation[Any]:
+        """One decoded job (or None) when count is 1, else a list, as Ruby returns them."""
+        raws = yield from self.schema.queues.peek(queue, start, count)
+        decoded = [codec.decode(raw) for raw in raws]
+        if count == 1:
+            return decoded[0] if decoded else None
+        return decoded
+
+    def info(self) -> Operation[dict[str, Any]]:
+        """``Resque.info``: the same reads in the same order as Ruby's."""
+        sizes = yield from self.schema.queues.sizes()
+        processed = yield from self.schema.stats.get("processed")
+        queues = yield from self.schema.queues.names()
+        workers = yield from self.schema.workers.ids()
+        working = yield from self.schema.workers.working()
+        failed = yield from self.schema.failed.count()
+        return {
+            "pending": sum(sizes.values()),
+            "processed": processed,
+            "queues": len(queues),
+            "workers": len(workers),
+            "working": len(working),
+            "failed": failed,
+            "servers": [self.settings.display_url],
+            "environment": self.options.environment,
+        }
+
+
+def _check_queue(queue: str) -> None:
+    if not isinstance(queue, str) or not queue:
+        raise NoQueueError("Jobs must be placed onto a queue.")
+
+
+def _class_of(raw: bytes) -> str | None:
+    """The class a stored payload names; None for one that cannot be read (left alone)."""
+    try:
+        return Payload.decode(raw).class_name
+    except PayloadError:
+        return None
+
+
+class Resque:
+    """A Resque client on a blocking connection. Names and semantics follow Ruby's ``Resque``."""
+
+    def __init__(
+        self,
+        settings: RedisSettings | None = None,
+        options: ClientOptions | None = None,
+        client: redis.Redis | None = None,
+    ) -> None:
+        self.settings = settings or RedisSettings()
+        self.options = options or ClientOptions()
+        self.ops = ResqueOperations(self.settings, self.options)
+        self.redis = client or self.settings.client()
+        self.driver = SyncDriver(self.redis)
+
+    @classmethod
+    def from_url(
+        cls, url: str | None = None, namespace: str | None = None, **options: Any
+    ) -> Resque:
+        """``Resque.from_url("redis://...")`` or a Ruby ``host:port:db/namespace`` string."""
+        return cls(RedisSettings.from_url(url, namespace), ClientOptions(**options))
+
+    def close(self) -> None:
+        self.redis.close()
+
+    def __enter__(self) -> Resque:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def enqueue(self, job: JobRef, *args: Any) -> bool | None:
+        return self.enqueue_to(self.ops.queue_of(job), job, *args)
+
+    def enqueue_to(self, queue: str, job: JobRef, *args: Any) -> bool | None:
+        return self.driver.run(self.ops.enqueue_to(queue, job, args))
+
+    def enqueue_many(self, queue: str, job: JobRef, arg_lists: Iterable[Sequence[Any]]) -> int:
+        return self.driver.run(self.ops.enqueue_many(queue, job, arg_lists))
+
+    def dequeue(self, job: JobRef, *args: Any) -> int | None:
+        return self.driver.run(self.ops.dequeue(job, args))
+
+    def destroy(self, queue: str, job: JobRef, *args: Any) -> int:
+        return self.driver.run(self.ops.destroy(queue, job, args))
+
+    def push(self, queue: str, item: Mapping[str, Any]) -> int:
+        return self.driver.run(self.ops.push(queue, item))
+
+    def pop(self, queue: str) -> Any:
+        return self.driver.run(self.ops.pop(queue))
+
+    def size(self, queue: str) -> int:
+        return self.driver.run(self.ops.schema.queues.size(queue))
+
+    def peek(self, queue: str, start: int = 0, count: int = 1) -> Any:
+        return self.driver.run(self.ops.peek(queue, start, count))
+
+    def peek_raw(self, queue: str, start: int = 0, count: int = 1) -> list[bytes]:
+        """The stored bytes, undecoded: for looking at payloads that may be malformed."""
+        return self.driver.run(self.ops.schema.queues.peek(queue, start, count))
+
+    def queues(self) -> list[str]:
+        return self.driver.run(self.ops.schema.queues.names())
+
+    def queue_sizes(self) -> dict[str, int]:
+        return self.driver.run(self.ops.schema.queues.sizes())
+
+    def remove_queue(self, queue: str) -> None:
+        self.driver.run(self.ops.schema.queues.remove_queue(queue))
+
+    def info(self) -> dict[str, Any]:
+        return self.driver.run(self.ops.info())
+
+    def keys(self) -> list[str]:
+        return self.driver.run(self.ops.schema.queues.all_keys())
+
+    def workers(self) -> list[str]:
+        return self.driver.run(self.ops.schema.workers.ids())
+
+    def working(self) -> dict[str, Any]:
+        """Busy workers and what ``worker:<id>`` says they run (decoded when it is JSON)."""
+        busy = self.driver.run(self.ops.schema.workers.working())
+        return {worker_id: _decode_or_raw(value) for worker_id, value in busy.items()}
+
+    def stat(self, name: str) -> int:
+        return self.driver.run(self.ops.schema.stats.get(name))
+
+
+def _decode_or_raw(value: bytes) -> Any:
+    try:
+        return codec.decode(value)
+    except DecodeError:
+        return value

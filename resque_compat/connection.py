@@ -1,0 +1,118 @@
+"""Where Redis is, and under which namespace: parsed once, passed explicitly.
+
+Ruby Resque accepts ``redis://`` and ``rediss://`` URLs and its own ``host:port``,
+``host:port:db``, ``host:port/namespace`` and ``host:port:db/namespace`` strings; an
+operator copies whatever the Ruby side uses, so we accept the same (plus ``unix://``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import redis
+import redis.asyncio
+
+from .errors import ConfigurationError
+from .keys import DEFAULT_NAMESPACE, Keys
+
+DEFAULT_URL = "redis://localhost:6379/0"
+_URL_SCHEMES = ("redis://", "rediss://", "unix://")
+# No CLIENT SETINFO round trips on connect (redis-py >= 7 spells it driver_info).
+_NO_CLIENT_SETINFO: dict[str, Any] = (
+    {"driver_info": None}
+    if "driver_info" in inspect.signature(redis.Redis.__init__).parameters
+    else {"lib_name": None, "lib_version": None}
+)
+_RUBY_FORM = re.compile(r"^(?P<host>[^:/]+)(?::(?P<port>\d+))?(?::(?P<db>\d+))?(?:/(?P<ns>.+))?$")
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """A Redis location (as a redis-py URL) and the Resque namespace on it.
+
+    ``repr`` and ``display_url`` hide the password, so settings can be logged.
+    """
+
+    url: str = DEFAULT_URL
+    namespace: str = DEFAULT_NAMESPACE
+    socket_timeout: float | None = None
+    health_check_interval: int = 30
+
+    @classmethod
+    def from_url(cls, url: str | None = None, namespace: str | None = None) -> RedisSettings:
+        """Parse a URL or a Ruby-style ``host:port[:db][/namespace]`` string.
+
+        An explicit ``namespace`` wins over one embedded in a Ruby-style string.
+        """
+        redis_url, embedded_namespace = parse_location(url or DEFAULT_URL)
+        chosen = namespace if namespace is not None else embedded_namespace
+        return cls(url=redis_url, namespace=chosen if chosen is not None else DEFAULT_NAMESPACE)
+
+    def with_namespace(self, namespace: str) -> RedisSettings:
+        return replace(self, namespace=namespace)
+
+    @property
+    def keys(self) -> Keys:
+        return Keys(self.namespace)
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"RedisSettings(url={self.display_url!r}, namespace={self.namespace!r})"
+
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            **_NO_CLIENT_SETINFO,
+            "socket_timeout": self.socket_timeout,
+            "health_check_interval": self.health_check_interval,
+        }
+
+    def client(self) -> redis.Redis:
+        """A new synchronous client (bytes in, bytes out: payloads are never re-decoded)."""
+        return redis.Redis.from_url(self.url, **self._client_options())
+
+    def async_client(self) -> redis.asyncio.Redis:
+        return redis.asyncio.Redis.from_url(self.url, **self._client_options())
+
+
+def parse_location(location: str) -> tuple[str, str | None]:
+    """Turn any accepted form into a redis-py URL and the namespace it names, if any."""
+    location = location.strip()
+    if location.startswith(_URL_SCHEMES):
+        return location, None
+    if "://" in location:
+        raise ConfigurationError(
+            f"unsupported Redis URL scheme in {redact_url(location)!r}: "
+            "use redis://, rediss:// or unix://"
+        )
+    match = _RUBY_FORM.match(location)
+    if match is None:
+        raise ConfigurationError(
+            f"cannot parse Redis location {location!r}: expected a redis:// URL or "
+            "host:port, host:port:db, host:port/namespace"
+        )
+    port = match["port"] or "6379"
+    db = match["db"] or "0"
+    return f"redis://{match['host']}:{port}/{db}", match["ns"]
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ``***`` (usernames stay: they help debugging)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable url>"
+    if parts.password is None:
+        return url
+    user = quote(parts.username or "", safe="")
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    netloc = f"{user}:***@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -1,0 +1,155 @@
+"""Operations as plans of round trips, run by a sync or an asyncio driver.
+
+Every Redis interaction of the library is written once, as a generator that yields
+``Batch`` objects (the commands of one round trip, sent as a non-transactional pipeline,
+exactly as Ruby's ``redis.pipelined`` sends them) and receives their replies. The same
+operation then runs on a blocking client (workers, CLI) and on an asyncio client (web
+apps) without a second copy, and a test can read an operation's commands without Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Generic, TypeVar
+
+import redis
+import redis.asyncio
+from redis.exceptions import NoScriptError
+
+T = TypeVar("T")
+Arg = bytes | str | int | float
+Command = tuple[Arg, ...]
+
+
+def _replies_as_is(replies: list[Any]) -> list[Any]:
+    return replies
+
+
+@dataclass(frozen=True)
+class Batch(Generic[T]):
+    """The commands of one round trip, and how their replies become a value."""
+
+    commands: tuple[Command, ...]
+    read: Callable[[list[Any]], T]
+    script: Script | None = None
+
+
+def batch(*commands: Command) -> Batch[list[Any]]:
+    """A round trip whose replies are wanted as they come."""
+    return Batch(tuple(commands), _replies_as_is)
+
+
+def one(command: Command) -> Batch[Any]:
+    """A round trip of a single command, whose reply is wanted alone."""
+    return Batch((command,), lambda replies: replies[0])
+
+
+Operation = Generator[Batch[Any], Any, T]
+
+
+@dataclass(frozen=True)
+class Script:
+    """A Lua script, sent by SHA; the driver loads it when Redis does not know it yet.
+
+    A script call is always the only command of its batch, so a NOSCRIPT reply (after a
+    Redis restart, say) is answered by loading the script and sending the batch again,
+    without running any other command twice.
+    """
+
+    source: str
+
+    @cached_property
+    def sha(self) -> str:
+        return hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest()
+
+    def call(self, keys: Sequence[str], args: Sequence[Arg]) -> Batch[Any]:
+        command: Command = ("EVALSHA", self.sha, len(keys), *keys, *args)
+        return Batch((command,), lambda replies: replies[0], self)
+
+
+def _script_to_load(batch_: Batch[Any], error: NoScriptError) -> str:
+    if batch_.script is None:
+        raise error
+    return batch_.script.source
+
+
+class SyncDriver:
+    """Runs operations on a blocking redis-py client."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def run(self, operation: Operation[T]) -> T:
+        try:
+            batch_ = next(operation)
+            while True:
+                batch_ = operation.send(batch_.read(self.send(batch_)))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def send(self, batch_: Batch[Any]) -> list[Any]:
+        try:
+            return self._send(batch_.commands)
+        except NoScriptError as error:
+            self.client.execute_command("SCRIPT", "LOAD", _script_to_load(batch_, error))
+            return self._send(batch_.commands)
+
+    def _send(self, commands: tuple[Command, ...]) -> list[Any]:
+        if len(commands) == 1:
+            return [self.client.execute_command(*commands[0])]
+        with self.client.pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            return pipe.execute()
+
+
+class AsyncDriver:
+    """Runs the same operations on an asyncio redis-py client."""
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self.client = client
+
+    async def run(self, operation: Operation[T]) -> T:
+        try:
+            batch_ = next(operation)
+            while True:
+                batch_ = operation.send(batch_.read(await self.send(batch_)))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def send(self, batch_: Batch[Any]) -> list[Any]:
+        try:
+            return await self._send(batch_.commands)
+        except NoScriptError as error:
+            source = _script_to_load(batch_, error)
+            await self.client.execute_command("SCRIPT", "LOAD", source)
+            return await self._send(batch_.commands)
+
+    async def _send(self, commands: tuple[Command, ...]) -> list[Any]:
+        if len(commands) == 1:
+            return [await self.client.execute_command(*commands[0])]
+        async with self.client.pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            return await pipe.execute()
+
+
+def text(value: bytes | str | None) -> str | None:
+    """A reply as str: Redis strings are UTF-8 on both sides, bad bytes kept as escapes."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.decode("utf-8", "surrogateescape")
+
+
+def texts(values: Any) -> list[str]:
+    return [text(value) or "" for value in values]
+
+
+def as_int(value: bytes | str | int | None) -> int:
+    """A counter as Ruby's ``to_i`` reads it: missing is 0."""
+    if value is None or value == b"" or value == "":
+        return 0
+    return int(value)
