@@ -175,7 +175,9 @@ def ruby_skip_reason() -> str | None:
             f"Ruby Resque not found: {RUBY_LIB_ENV}={configured} has no resque.rb; "
             f"point it at Resque's lib directory (see docs/development.md)"
         )
-    return f"Ruby Resque not found: set {RUBY_LIB_ENV}=/path/to/resque/lib (see docs/development.md)"
+    return (
+        f"Ruby Resque not found: set {RUBY_LIB_ENV}=/path/to/resque/lib (see docs/development.md)"
+    )
 
 
 _RUBY_SKIP_REASON = ruby_skip_reason()

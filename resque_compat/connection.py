@@ -40,7 +40,7 @@ class RedisSettings:
     url: str = DEFAULT_URL
     namespace: str = DEFAULT_NAMESPACE
     socket_timeout: float | None = None
-    health_check_interval: int = 30
+    health_check_interval: int = 0
 
     @classmethod
     def from_url(cls, url: str | None = None, namespace: str | None = None) -> RedisSettings:

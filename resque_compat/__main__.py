@@ -1,0 +1,3 @@
+from resque_compat.cli import main
+
+main(prog_name="resque-compat")

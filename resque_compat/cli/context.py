@@ -1,0 +1,31 @@
+"""Options every command shares: where Redis is and which namespace."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ..connection import RedisSettings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def redis_options(function: F) -> F:
+    function = click.option(
+        "--namespace",
+        envvar="RESQUE_NAMESPACE",
+        default=None,
+        help="Key namespace (default resque; Ruby: Resque.redis.namespace).",
+    )(function)
+    return click.option(
+        "--redis",
+        "redis_url",
+        envvar="REDIS_URL",
+        default=None,
+        help="redis://, rediss://, unix:// URL or Ruby's host:port[:db][/namespace].",
+    )(function)
+
+
+pass_settings = click.make_pass_decorator(RedisSettings)

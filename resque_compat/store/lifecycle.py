@@ -1,0 +1,237 @@
+"""A worker's own writes: startup, registration, reserving, finishing, heartbeat, unregister.
+
+Ruby's worker pops a job (LPOP) and only then records it in ``worker:<id>`` (SET), two
+round trips apart: a worker killed in between loses the job, which then exists nowhere.
+Here the pop and the record are one Lua script, so a job is always either in its queue or
+in ``worker:<id>``, where Ruby's and our pruning find it. Inside the script Redis runs the
+same commands Ruby sends (GET pause-all-workers, LPOP per queue, SET worker:<id>), so the
+keys every other tool sees are unchanged. Finishing a job and reserving the next one share
+one script call, so a busy worker needs one round trip per job (Ruby needs five).
+
+Waiting for work without polling uses ``BLMOVE q q LEFT LEFT``: it blocks until the queue
+has an element, then moves the head back onto the head of the same list. The list is left
+exactly as it was, nothing is ever held outside Redis, and the worker then reserves with
+the script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import codec
+from ..errors import DecodeError, EncodeError
+from ..keys import Keys
+from .base import Operation, Script, batch, one, text, texts
+
+PAUSED = b"paused"
+
+# KEYS: pause-all-workers, worker:<id>, queue:<q1>, queue:<q2>, ...
+# ARGV: run_at, then for each queue its name as a JSON string (written by our codec).
+# Returns {index, payload, record} for the first queue that had a job (index 0: the job
+# already recorded in worker:<id>, so a retried call never takes a second job), "paused",
+# or nil.
+_RESERVE_BODY = """
+local current = redis.call('GET', KEYS[2])
+if current then
+  return {0, '', current}
+end
+local pause = redis.call('GET', KEYS[1])
+if pause and string.lower(string.match(pause, '^%s*(.-)%s*$')) == 'true' then
+  return 'paused'
+end
+for i = 3, #KEYS do
+  local raw = redis.call('LPOP', KEYS[i])
+  if raw then
+    local payload = raw
+    if not pcall(cjson.decode, raw) then
+      payload = cjson.encode(raw)
+    end
+    local record = '{"queue":' .. ARGV[i - 1] .. ',"run_at":"' .. ARGV[1] ..
+      '","payload":' .. payload .. '}'
+    redis.call('SET', KEYS[2], record)
+    return {i - 2, raw, record}
+  end
+end
+return false
+"""
+
+RESERVE = Script(_RESERVE_BODY)
+
+# KEYS: as RESERVE, then stat:processed, stat:processed:<id> (appended at the end).
+# ARGV: as RESERVE, then the worker:<id> record of the job being finished, then "1" when
+# the next job should be reserved, "0" to only finish. Finishing is Ruby's pipelined
+# DEL worker:<id> + INCRBY stat:processed 1 + INCRBY stat:processed:<id> 1 (a failed job
+# counts as processed too), done only while worker:<id> still holds that job, so that a
+# call repeated after a lost reply neither counts twice nor drops the next job.
+DONE_AND_RESERVE = Script(
+    """
+local n = #KEYS
+local finishing = ARGV[#ARGV - 1]
+if redis.call('GET', KEYS[2]) == finishing then
+  redis.call('DEL', KEYS[2])
+  redis.call('INCRBY', KEYS[n - 1], 1)
+  redis.call('INCRBY', KEYS[n], 1)
+end
+KEYS[n] = nil
+KEYS[n - 1] = nil
+if ARGV[#ARGV] ~= '1' then
+  return false
+end
+"""
+    + _RESERVE_BODY
+)
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """A job taken from a queue and already recorded in ``worker:<id>`` as ``record``."""
+
+    queue: str
+    raw: bytes
+    record: bytes
+
+
+def _read_reserve(reply: Any, queues: Sequence[str]) -> Reserved | str | None:
+    if reply is None:
+        return None
+    if reply == PAUSED:
+        return "paused"
+    index, raw, record = reply
+    if int(index) == 0:
+        return _resumed(record)
+    return Reserved(queues[int(index) - 1], raw, record)
+
+
+def _resumed(record: bytes) -> Reserved:
+    """A job found already recorded in ``worker:<id>``: rebuild it from the record."""
+    try:
+        document = codec.decode(record)
+        payload = document["payload"]
+        raw = (
+            payload.encode("utf-8", "surrogateescape")
+            if isinstance(payload, str)
+            else (codec.encode(payload))
+        )
+        return Reserved(str(document["queue"]), raw, record)
+    except (DecodeError, EncodeError, KeyError, TypeError):
+        return Reserved("", record, record)
+
+
+@dataclass(frozen=True)
+class LifecycleOps:
+    """The commands of one worker's life, for the worker id given."""
+
+    keys: Keys
+    worker_id: str
+
+    def remove_heartbeat(self) -> Operation[None]:
+        yield one(("HDEL", self.keys.heartbeats(), self.worker_id))
+
+    def acquire_pruning_lock(self, expiry_seconds: int) -> Operation[bool]:
+        """Ruby's ``SET pruning_dead_workers_in_progress <id> EX <interval> NX``."""
+        reply = yield one(
+            ("SET", self.keys.pruning_lock(), self.worker_id, "EX", expiry_seconds, "NX")
+        )
+        return bool(reply)
+
+    def server_time(self) -> Operation[float]:
+        seconds, micros = yield one(("TIME",))
+        return int(seconds) + int(micros) / 1_000_000
+
+    def heartbeat(self, stamp: str) -> Operation[None]:
+        yield one(("HSET", self.keys.heartbeats(), self.worker_id, stamp))
+
+    def register(self, started: str) -> Operation[None]:
+        yield batch(
+            ("SADD", self.keys.workers(), self.worker_id),
+            ("SET", self.keys.worker_started(self.worker_id), started),
+        )
+
+    def _reserve_keys(self, queues: Sequence[str]) -> list[str]:
+        return [
+            self.keys.pause_all(),
+            self.keys.worker(self.worker_id),
+            *(self.keys.queue(q) for q in queues),
+        ]
+
+    def reserve(
+        self, queues: Sequence[str], queue_json: Sequence[bytes], run_at: str
+    ) -> Operation[Reserved | str | None]:
+        """Pop the first job in priority order and record it, in one script call."""
+        reply = yield RESERVE.call(self._reserve_keys(queues), [run_at, *queue_json])
+        return _read_reserve(reply, queues)
+
+    def done_and_reserve(
+        self,
+        finished: Reserved,
+        queues: Sequence[str],
+        queue_json: Sequence[bytes],
+        run_at: str,
+        reserve: bool,
+    ) -> Operation[Reserved | str | None]:
+        """Finish the current job (Ruby's done_working) and reserve the next, in one call."""
+        keys = [
+            *self._reserve_keys(queues),
+            self.keys.stat("processed"),
+            self.keys.worker_stat("processed", self.worker_id),
+        ]
+        args = [run_at, *queue_json, finished.record, "1" if reserve else "0"]
+        reply = yield DONE_AND_RESERVE.call(keys, args)
+        return _read_reserve(reply, queues)
+
+    def wait_for_work(self, queue: str, timeout: float) -> Operation[bool]:
+        """Block until ``queue`` has a job (or the timeout passes), leaving it untouched."""
+        key = self.keys.queue(queue)
+        reply = yield one(("BLMOVE", key, key, "LEFT", "LEFT", timeout))
+        return reply is not None
+
+    def count_failed(self) -> Operation[None]:
+        """Ruby's ``failed!``: the fleet's and this worker's failure counters."""
+        yield batch(
+            ("INCRBY", self.keys.stat("failed"), 1),
+            ("INCRBY", self.keys.worker_stat("failed", self.worker_id), 1),
+        )
+
+    def unregister(self) -> Operation[None]:
+        """Ruby's pipelined unregister: registry, job, start time, heartbeat, own stats."""
+        yield from unregister_worker(self.keys, self.worker_id)
+
+    def current_job(self) -> Operation[bytes | None]:
+        """``worker:<id>``: the job this worker has recorded as in flight, if any."""
+        reply: bytes | None = yield one(("GET", self.keys.worker(self.worker_id)))
+        return reply
+
+    def known_queues(self) -> Operation[list[str]]:
+        return texts((yield one(("SMEMBERS", self.keys.queues()))))
+
+
+def unregister_worker(keys: Keys, worker_id: str) -> Operation[None]:
+    """Remove every trace of a worker, as Ruby's unregister_worker does (also for pruning)."""
+    yield batch(
+        ("SREM", keys.workers(), worker_id),
+        ("DEL", keys.worker(worker_id)),
+        ("DEL", keys.worker_started(worker_id)),
+        ("HDEL", keys.heartbeats(), worker_id),
+        ("DEL", keys.worker_stat("processed", worker_id)),
+        ("DEL", keys.worker_stat("failed", worker_id)),
+    )
+
+
+@dataclass(frozen=True)
+class PruneOps:
+    """What pruning reads about other workers."""
+
+    keys: Keys
+
+    def worker_ids(self) -> Operation[list[str]]:
+        return texts((yield one(("SMEMBERS", self.keys.workers()))))
+
+    def heartbeats(self) -> Operation[dict[str, str]]:
+        replies = yield one(("HGETALL", self.keys.heartbeats()))
+        return {text(k) or "": text(v) or "" for k, v in replies.items()}
+
+    def job_of(self, worker_id: str) -> Operation[bytes | None]:
+        reply: bytes | None = yield one(("GET", self.keys.worker(worker_id)))
+        return reply

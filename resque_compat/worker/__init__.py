@@ -1,0 +1,9 @@
+"""The Python Resque worker: one module per responsibility (see ``core`` for the loop)."""
+
+from __future__ import annotations
+
+from .core import Worker
+from .queues import QueueSelector
+from .settings import Intervals, Shutdown, WorkerHooks, WorkerSettings
+
+__all__ = ["Intervals", "QueueSelector", "Shutdown", "Worker", "WorkerHooks", "WorkerSettings"]

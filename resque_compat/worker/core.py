@@ -1,0 +1,356 @@
+"""The worker: start up, take jobs one by one, stop. Reads top to bottom like Ruby's ``work``.
+
+Startup (Ruby's order): title ``resque: Starting``, signal handlers, remove the old
+heartbeat, first heartbeat, prune dead workers under the lock, ``before_first_fork``,
+register. Then, per job: atomic reserve (see ``store.lifecycle``), run (forked or not),
+record a failure if any, then finish it and reserve the next in one script call. When no
+queue has work the worker blocks on Redis (``waiting``) instead of sleeping. At the end:
+unregister (a job still recorded becomes a ``Resque::DirtyExit``) and ``worker_exit``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+import redis
+
+from .. import codec, timefmt
+from ..connection import RedisSettings
+from ..errors import DecodeError
+from ..failure import Failure, FailureBackend, RedisBackend
+from ..job import JobRegistry, default_registry
+from ..store import SyncDriver
+from ..store.lifecycle import LifecycleOps, Reserved
+from . import runner
+from .heartbeat import Heartbeat
+from .proctitle import ProcessTitles
+from .pruning import Pruner, in_flight_failure
+from .settings import WorkerHooks, WorkerSettings
+from .signals import Action, SignalInbox, reset_for_child
+from .waiting import IdleWaiter
+
+log = logging.getLogger("resque_compat.worker")
+
+Reservation = Reserved | str | None
+"""What a reserve returns: a job, ``"paused"`` (pause-all-workers is set), or nothing."""
+
+REDIS_RETRY_MAX = 30.0
+T = TypeVar("T")
+
+
+@dataclass
+class RunState:
+    shutdown: bool = False
+    paused: bool = False
+    idle: bool = False
+
+
+class Worker:
+    """One Resque worker process. Construct it in the process that will run it (the id
+    carries the pid)."""
+
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        redis_settings: RedisSettings,
+        registry: JobRegistry | None = None,
+        hooks: WorkerHooks | None = None,
+        failures: FailureBackend | None = None,
+    ) -> None:
+        self.settings = settings
+        self.keys = redis_settings.keys
+        self.registry = registry if registry is not None else default_registry
+        self.hooks = hooks or WorkerHooks()
+        self.failures = failures or RedisBackend(self.keys)
+        self.id = f"{settings.hostname}:{os.getpid()}:{settings.queues.label}"
+        self.redis_settings = redis_settings
+        self.client = redis_settings.client()
+        self.driver = SyncDriver(self.client)
+        self.ops = LifecycleOps(self.keys, self.id)
+        self.titles = ProcessTitles(settings.resque_version, settings.procline_prefix)
+        self.inbox = SignalInbox(settings.shutdown.graceful_term)
+        self.heartbeat = Heartbeat(self.driver, self.ops, settings.heartbeat_interval)
+        self.waiter = IdleWaiter(self.client, self.keys)
+        self.state = RunState()
+        self._queues: list[str] = []
+        self._queue_json: list[bytes] = []
+
+    # -- the whole life ---------------------------------------------------------------
+
+    def work(self) -> None:
+        """Run until told to stop (or, with ``interval`` 0, until the queues are empty)."""
+        self.startup()
+        try:
+            self.loop()
+        except BaseException as error:
+            log.error("Worker %s stopped by %r", self.id, error)
+            self.unregister(error)
+            raise
+        else:
+            self.unregister()
+        finally:
+            self.hooks.run("worker_exit")
+            self.close()
+
+    def startup(self) -> None:
+        self.titles.starting()
+        self.inbox.install()
+        self.driver.run(self.ops.remove_heartbeat())
+        self.heartbeat.beat()
+        if self.driver.run(self.ops.acquire_pruning_lock(int(self.settings.heartbeat_interval))):
+            self.prune_dead_workers()
+        self.hooks.run("before_first_fork")
+        self.driver.run(self.ops.register(timefmt.started()))
+        if not self.settings.fork_per_job:
+            self.heartbeat.start_thread(SyncDriver(self.redis_settings.client()))
+        log.info("Worker %s started", self.id)
+
+    def prune_dead_workers(self) -> list[str]:
+        pruner = Pruner(
+            self.driver,
+            self.keys,
+            self.ops,
+            self.settings.queues,
+            self.settings.hostname,
+            self.settings.prune_interval,
+            self.failures,
+        )
+        return pruner.prune()
+
+    def loop(self) -> None:
+        reservation = self.reserve()
+        while True:
+            self.act_on_signals()
+            self.heartbeat.beat_if_due()
+            if self.state.shutdown:
+                return
+            if isinstance(reservation, Reserved):
+                reservation = self.process(reservation)
+            elif self.settings.intervals.exit_when_empty:
+                self.became_idle()
+                return
+            else:
+                self.wait(reservation)
+                reservation = self.reserve()
+
+    def unregister(self, error: BaseException | None = None) -> None:
+        """Ruby's unregister_worker: fail a job still recorded, then remove every trace."""
+        self.heartbeat.stop()
+        try:
+            job = _decode_record(self.driver.run(self.ops.current_job()))
+            if job:
+                failure = in_flight_failure(self.id, job)
+                if error is not None and not isinstance(error, KeyboardInterrupt):
+                    failure = _with_error(failure, error)
+                self.driver.run(self.failures.save(failure))
+            self.driver.run(self.ops.unregister())
+        except redis.RedisError as redis_error:
+            log.error("could not unregister %s: %s", self.id, redis_error)
+
+    def close(self) -> None:
+        self.waiter.close()
+        self.inbox.close()
+        self.client.close()
+
+    # -- one job ----------------------------------------------------------------------
+
+    def process(self, job: Reserved) -> Reservation:
+        """Run one reserved job, record how it ended, finish it and reserve the next."""
+        self.state.idle = False
+        result = self.run(job)
+        if not result.ok:
+            self.record_failure(job, result)
+        reserve_next = not (self.state.shutdown or self.state.paused)
+        return self._with_redis_retry(
+            lambda: self.driver.run(
+                self.ops.done_and_reserve(
+                    job, self._queues, self._queue_json, timefmt.run_at(), reserve_next
+                )
+            )
+        )
+
+    def run(self, job: Reserved) -> runner.JobResult:
+        class_name = runner.class_name_of(job.raw)
+        log.info("got: (Job{%s} | %s)", job.queue, class_name)
+        if not self.settings.fork_per_job:
+            self.titles.processing(job.queue, timefmt.epoch(), class_name)
+            return runner.perform(job.raw, self.registry)
+        self.hooks.run("before_fork", job)
+        child = runner.Child.start(lambda: self._in_child(job, class_name))
+        self.titles.forked(child.pid, timefmt.epoch())
+        return self.watch(child)
+
+    def _in_child(self, job: Reserved, class_name: str) -> runner.JobResult:
+        reset_for_child()
+        self.hooks.run("after_fork", job)
+        self.titles.processing(job.queue, timefmt.epoch(), class_name)
+        return runner.perform(job.raw, self.registry)
+
+    def watch(self, child: runner.Child) -> runner.JobResult:
+        """Wait for the child, acting on signals and beating the heartbeat meanwhile."""
+        while not child.wait(self._wait_budget(), self.inbox.wakeup_fd):
+            self.heartbeat.beat_if_due()
+            for action in self.inbox.take():
+                self._act_while_busy(action, child)
+        reported = child.finish()
+        dirty = child.dirty_exit_message()
+        if dirty is not None:
+            return runner.JobResult(False, "Resque::DirtyExit", dirty)
+        return reported or runner.JobResult(False, "Resque::DirtyExit", child.exit_message())
+
+    def _act_while_busy(self, action: Action, child: runner.Child) -> None:
+        self._apply(action)
+        if action is Action.KILL_CHILD or action is Action.IMMEDIATE:
+            self.stop_child(child)
+
+    def stop_child(self, child: runner.Child) -> None:
+        """Ruby's kill_child (SIGKILL) or, with TERM_CHILD, new_kill_child (TERM, then KILL)."""
+        shutdown = self.settings.shutdown
+        if not shutdown.term_child:
+            child.signal(9)
+            return
+        if shutdown.pre_shutdown_timeout > 0 and self._child_ends_within(
+            child, shutdown.pre_shutdown_timeout
+        ):
+            return
+        child.signal(15)
+        if not self._child_ends_within(child, shutdown.term_timeout):
+            child.signal(9)
+
+    def _child_ends_within(self, child: runner.Child, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if child.wait(min(0.1, deadline - time.monotonic()), self.inbox.wakeup_fd):
+                return True
+        return child.poll()
+
+    def record_failure(self, job: Reserved, result: runner.JobResult) -> None:
+        failure = Failure(
+            payload=_payload_for_record(job.raw),
+            exception=result.exception,
+            error=result.error,
+            backtrace=result.backtrace,
+            worker=self.id,
+            queue=job.queue,
+            failed_at=timefmt.local_now(),
+        )
+        log.error("(Job{%s}) failed: %s: %s", job.queue, result.exception, result.error)
+        self._with_redis_retry(lambda: self.driver.run(self.failures.save(failure)))
+        if not result.error.startswith("Child process received unhandled signal"):
+            self._with_redis_retry(lambda: self.driver.run(self.ops.count_failed()))
+
+    # -- idle -------------------------------------------------------------------------
+
+    def reserve(self) -> Reservation:
+        if self.state.paused:
+            return "paused"
+        self._resolve_queues()
+        return self._with_redis_retry(
+            lambda: self.driver.run(
+                self.ops.reserve(self._queues, self._queue_json, timefmt.run_at())
+            )
+        )
+
+    def _resolve_queues(self) -> None:
+        selector = self.settings.queues
+        if selector.dynamic:
+            known = self.driver.run(self.ops.known_queues())
+            queues = selector.resolve(known)
+        else:
+            queues = list(selector.patterns)
+        if queues != self._queues:
+            self._queues = queues
+            self._queue_json = [codec.encode(name) for name in queues]
+
+    def wait(self, reservation: Reservation) -> None:
+        if reservation == "paused" or self.state.paused:
+            self.titles.paused()
+            self.inbox_wait(self._wait_budget())
+            return
+        self.became_idle()
+        self.titles.waiting(self._queues)
+        self._with_redis_retry(
+            lambda: self.waiter.wait(self._queues, self._wait_budget(), self.inbox.wakeup_fd)
+        )
+
+    def became_idle(self) -> None:
+        if not self.state.idle:
+            self.state.idle = True
+            self.hooks.run("queue_empty")
+
+    def inbox_wait(self, seconds: float) -> None:
+        select.select([self.inbox.wakeup_fd], [], [], seconds)
+
+    def _wait_budget(self) -> float:
+        budget = self.settings.wait_timeout
+        if self.settings.fork_per_job:
+            budget = min(budget, max(self.heartbeat.seconds_until_due(), 0.01))
+        return budget
+
+    # -- signals ----------------------------------------------------------------------
+
+    def act_on_signals(self) -> None:
+        for action in self.inbox.take():
+            self._apply(action)
+
+    def _apply(self, action: Action) -> None:
+        if action in (Action.GRACEFUL, Action.IMMEDIATE):
+            if not self.state.shutdown:
+                log.info("Exiting...")
+                self.state.shutdown = True
+                self.hooks.run("shutdown")
+        elif action is Action.PAUSE and not self.state.paused:
+            self.hooks.run("before_pause", self)
+            self.state.paused = True
+        elif action is Action.RESUME and self.state.paused:
+            self.state.paused = False
+            self.hooks.run("after_pause", self)
+
+    # -- Redis outages ----------------------------------------------------------------
+
+    def _with_redis_retry(self, call: Callable[[], T]) -> T:
+        """Run a Redis call, retrying with backoff while Redis is unreachable.
+
+        Every call retried here is safe to repeat: reserving is atomic (a lost reply leaves
+        the job recorded in ``worker:<id>``, where unregister or pruning finds it).
+        """
+        delay = 0.1
+        while True:
+            try:
+                return call()
+            except (redis.ConnectionError, redis.TimeoutError) as error:
+                log.warning("Redis unavailable (%s); retrying in %.1fs", error, delay)
+                self.inbox_wait(delay)
+                self.act_on_signals()
+                if self.state.shutdown and delay > 1:
+                    raise
+                delay = min(delay * 2, REDIS_RETRY_MAX)
+
+
+def _decode_record(raw: bytes | None) -> Any:
+    if not raw:
+        return None
+    return _payload_for_record(raw)
+
+
+def _payload_for_record(raw: bytes) -> Any:
+    """The payload as the failure record keeps it: decoded when it is JSON, else its text.
+
+    Bytes that are not UTF-8 are kept as ``\\xNN`` escapes, so the record stays valid JSON
+    that resque-web and Ruby's failure tools can read.
+    """
+    try:
+        raw.decode("utf-8")
+        return codec.decode(raw)
+    except (UnicodeDecodeError, DecodeError):
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def _with_error(failure: Failure, error: BaseException) -> Failure:
+    return replace(failure, exception=type(error).__qualname__, error=str(error))

@@ -1,0 +1,66 @@
+"""The worker's heartbeat: ``workers:heartbeat[id] = Redis TIME`` as Ruby's ISO 8601.
+
+Any Ruby worker that starts prunes workers whose heartbeat is older than the prune
+interval, so the heartbeat must go on while a job runs. A forking worker beats from its
+own loop (it is free while the child works, and a process with threads should not fork);
+a worker that runs jobs in-process beats from a thread with its own connection. A Redis
+error skips a beat and is retried soon after; it never stops the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import redis
+
+from .. import timefmt
+from ..store import SyncDriver
+from ..store.lifecycle import LifecycleOps
+
+log = logging.getLogger("resque_compat.worker")
+RETRY_AFTER_ERROR = 1.0
+
+
+class Heartbeat:
+    def __init__(self, driver: SyncDriver, ops: LifecycleOps, interval: float) -> None:
+        self.driver = driver
+        self.ops = ops
+        self.interval = interval
+        self._next_due = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> None:
+        try:
+            server_time = self.driver.run(self.ops.server_time())
+            self.driver.run(self.ops.heartbeat(timefmt.heartbeat(server_time)))
+        except redis.RedisError as error:
+            log.warning("heartbeat failed (%s); retrying in %.0fs", error, RETRY_AFTER_ERROR)
+            self._next_due = time.monotonic() + RETRY_AFTER_ERROR
+            return
+        self._next_due = time.monotonic() + self.interval
+
+    def seconds_until_due(self) -> float:
+        return max(0.0, self._next_due - time.monotonic())
+
+    def beat_if_due(self) -> None:
+        if self._thread is None and time.monotonic() >= self._next_due:
+            self.beat()
+
+    def start_thread(self, driver: SyncDriver) -> None:
+        """Beat from a thread on its own connection (for workers that run jobs in-process)."""
+        self.driver = driver
+        self._thread = threading.Thread(target=self._run, name="resque-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.seconds_until_due()):
+            self.beat()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None

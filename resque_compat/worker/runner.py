@@ -1,0 +1,198 @@
+"""Running one job: in this process, or in a forked child as Ruby does by default.
+
+A forked child never talks to Redis: it performs the job and hands its result to the
+parent through a pipe, and the parent records it. The child so needs no connection of its
+own (Ruby's child reconnects first), and a child that dies without a word is noticed by
+the parent from its exit status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import select
+import signal
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..job import JobRegistry, Payload
+
+_OWN_CODE = str(Path(__file__).resolve().parent.parent)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """How a job ended. ``exception`` is the class name a failure record will carry."""
+
+    ok: bool
+    exception: str = ""
+    error: str = ""
+    backtrace: tuple[str, ...] = ()
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {
+                "ok": self.ok,
+                "exception": self.exception,
+                "error": self.error,
+                "backtrace": list(self.backtrace),
+            }
+        ).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> JobResult:
+        document = json.loads(data)
+        return cls(
+            bool(document["ok"]),
+            document["exception"],
+            document["error"],
+            tuple(document["backtrace"]),
+        )
+
+
+def failed(error: BaseException) -> JobResult:
+    """A failed result. An exception without a message gets its class name as the message,
+    as Ruby's do (resque-web shows the message, and an empty one says nothing)."""
+    name = getattr(error, "ruby_name", None) or type(error).__qualname__
+    return JobResult(False, name, str(error) or name, ruby_backtrace(error))
+
+
+def ruby_backtrace(error: BaseException) -> tuple[str, ...]:
+    """The job's own frames, innermost first, as ``path:line:in `function'`` like Ruby's.
+
+    Frames of resque-compat itself are left out, as Ruby keeps only frames above job.rb.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    return tuple(
+        f"{frame.filename}:{frame.lineno}:in `{frame.name}'"
+        for frame in reversed(frames)
+        if not frame.filename.startswith(_OWN_CODE)
+    )
+
+
+def perform(raw: bytes, registry: JobRegistry) -> JobResult:
+    """Decode, look up and run one payload; any problem becomes a failed result."""
+    try:
+        payload = Payload.decode(raw)
+        registry.lookup(payload.class_name).run(payload.args)
+    except Exception as error:
+        return failed(error)
+    return JobResult(True)
+
+
+def class_name_of(raw: bytes) -> str:
+    """For titles and logs: the payload's class, or a placeholder when it has none."""
+    try:
+        return Payload.decode(raw).class_name
+    except Exception:
+        return "No Name"
+
+
+class Child:
+    """A forked child running one job, watched through a pidfd and a result pipe."""
+
+    def __init__(self, pid: int, result_fd: int) -> None:
+        self.pid = pid
+        self.result_fd = result_fd
+        self.pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+        self.output = bytearray()
+        self.status: int | None = None
+
+    @classmethod
+    def start(cls, work: Callable[[], JobResult]) -> Child:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            _child_main(work, write_fd)
+        os.close(write_fd)
+        return cls(pid, read_fd)
+
+    def wait(self, timeout: float, wakeup_fd: int) -> bool:
+        """Wait up to ``timeout`` for the child to end (or a signal); True once it ended."""
+        watched = [self.result_fd, wakeup_fd]
+        if self.pidfd is not None:
+            watched.append(self.pidfd)
+        else:
+            timeout = min(timeout, 0.01)
+        readable, _, _ = select.select(watched, [], [], timeout)
+        if self.result_fd in readable:
+            self._read_output()
+        return self.poll()
+
+    def _read_output(self) -> None:
+        chunk = os.read(self.result_fd, 65536)
+        self.output.extend(chunk)
+
+    def poll(self) -> bool:
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == 0:
+                return False
+            self.status = status
+        return True
+
+    def finish(self) -> JobResult | None:
+        """After the child ended: what it reported (None when it died without a word)."""
+        os.set_blocking(self.result_fd, False)
+        try:
+            while chunk := os.read(self.result_fd, 65536):
+                self.output.extend(chunk)
+        except BlockingIOError:
+            pass
+        os.close(self.result_fd)
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+        try:
+            return JobResult.from_json(bytes(self.output)) if self.output else None
+        except (ValueError, KeyError):
+            return None
+
+    def signal(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signum)
+
+    def dirty_exit_message(self) -> str | None:
+        """Ruby's DirtyExit message for a child killed by a signal, else None."""
+        status = self.status or 0
+        if os.WIFSIGNALED(status):
+            number = os.WTERMSIG(status)
+            return (
+                f"Child process received unhandled signal pid {self.pid} "
+                f"{signal.Signals(number).name} (signal {number})"
+            )
+        return None
+
+    def exit_message(self) -> str:
+        """Why a child that reported nothing is taken to have failed."""
+        signalled = self.dirty_exit_message()
+        if signalled is not None:
+            return signalled
+        return f"Child process exited with status {os.waitstatus_to_exitcode(self.status or 0)}"
+
+
+def _child_main(work: Callable[[], JobResult], write_fd: int) -> None:
+    """The whole life of the child: reseed, perform, report, leave without cleanup."""
+    code = 0
+    try:
+        random.seed()
+        try:
+            result = work()
+        except BaseException as error:
+            result = failed(error)
+        _write_all(write_fd, result.to_json())
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]

@@ -1,0 +1,89 @@
+"""A worker's settings, built once (by the CLI from Ruby's environment variables, or by code)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .queues import QueueSelector
+
+WorkerHook = Callable[..., Any]
+HOOK_NAMES = (
+    "before_first_fork",
+    "before_fork",
+    "after_fork",
+    "queue_empty",
+    "worker_exit",
+    "before_pause",
+    "after_pause",
+    "shutdown",
+)
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Ruby's polling intervals; ``interval == 0`` means "exit when the queues are empty".
+
+    Where Ruby sleeps between polls, this worker blocks on Redis instead (and so picks up a
+    job as soon as it is pushed); the intervals still bound how long one wait lasts.
+    """
+
+    interval: float = 5.0
+    min_interval: float | None = None
+    max_interval: float | None = None
+    backoff_interval: float | None = None
+
+    @property
+    def exit_when_empty(self) -> bool:
+        return self.interval == 0
+
+    @property
+    def maximum(self) -> float:
+        return self.max_interval if self.max_interval is not None else self.interval
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    """What TERM does to a running job (Ruby's TERM_CHILD and its two timeouts)."""
+
+    term_child: bool = False
+    term_timeout: float = 4.0
+    pre_shutdown_timeout: float = 0.0
+    graceful_term: bool = False
+
+
+@dataclass
+class WorkerHooks:
+    """Worker-level hooks (Resque.before_fork and friends), each a list run in order."""
+
+    hooks: dict[str, list[WorkerHook]] = field(
+        default_factory=lambda: {name: [] for name in HOOK_NAMES}
+    )
+
+    def add(self, name: str, hook: WorkerHook) -> WorkerHook:
+        if name not in self.hooks:
+            raise ValueError(f"unknown worker hook {name!r}; expected one of {HOOK_NAMES}")
+        self.hooks[name].append(hook)
+        return hook
+
+    def run(self, name: str, *args: Any) -> None:
+        for hook in self.hooks[name]:
+            hook(*args)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    queues: QueueSelector
+    intervals: Intervals = Intervals()
+    shutdown: Shutdown = Shutdown()
+    fork_per_job: bool = hasattr(os, "fork")
+    heartbeat_interval: float = 60.0
+    prune_interval: float = 300.0
+    resque_version: str = "3.0.0"
+    procline_prefix: str = ""
+    hostname: str = field(default_factory=socket.gethostname)
+    wait_timeout: float = 1.0
+    """Longest single blocking wait for work: bounds how late a signal is acted upon."""

@@ -1,0 +1,117 @@
+"""Signals: the handlers only record what arrived; the worker loop decides what to do.
+
+=======  =========================================  ===========================================
+signal   Ruby Resque 3.0                            this worker (same meaning)
+=======  =========================================  ===========================================
+QUIT     finish the current job, then exit          ``GRACEFUL``
+TERM     stop the job now, exit (``shutdown!``);    ``IMMEDIATE``; with GRACEFUL_TERM like QUIT
+         with GRACEFUL_TERM like QUIT
+INT      stop the job now, exit                     ``IMMEDIATE``
+USR1     stop the current job, keep working         ``KILL_CHILD``
+USR2     pause: reserve nothing until CONT          ``PAUSE``
+CONT     resume after USR2                          ``RESUME``
+=======  =========================================  ===========================================
+
+"Stop the job now" follows TERM_CHILD: without it the child gets SIGKILL at once; with it
+the worker waits RESQUE_PRE_SHUTDOWN_TIMEOUT for the job to end, sends SIGTERM (the job
+sees ``Resque::TermException``), waits RESQUE_TERM_TIMEOUT, then sends SIGKILL. A job
+stopped by a signal is recorded as a ``Resque::DirtyExit`` failure.
+
+Handlers write one byte to a self-pipe (``signal.set_wakeup_fd``), so a worker blocked in
+``select`` on Redis sockets or on its child wakes at once.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import signal
+from collections import deque
+from types import FrameType
+from typing import Any
+
+
+class Action(enum.Enum):
+    GRACEFUL = "graceful"
+    IMMEDIATE = "immediate"
+    KILL_CHILD = "kill_child"
+    PAUSE = "pause"
+    RESUME = "resume"
+
+
+def action_table(graceful_term: bool) -> dict[signal.Signals, Action]:
+    return {
+        signal.SIGQUIT: Action.GRACEFUL,
+        signal.SIGTERM: Action.GRACEFUL if graceful_term else Action.IMMEDIATE,
+        signal.SIGINT: Action.IMMEDIATE,
+        signal.SIGUSR1: Action.KILL_CHILD,
+        signal.SIGUSR2: Action.PAUSE,
+        signal.SIGCONT: Action.RESUME,
+    }
+
+
+class SignalInbox:
+    """Signals received and not yet acted upon, plus a file descriptor to ``select`` on."""
+
+    def __init__(self, graceful_term: bool = False) -> None:
+        self.table = action_table(graceful_term)
+        self.pending: deque[Action] = deque()
+        self._previous: dict[signal.Signals, Any] = {}
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._read_fd, False)
+        os.set_blocking(self._write_fd, False)
+
+    @property
+    def wakeup_fd(self) -> int:
+        return self._read_fd
+
+    def install(self) -> None:
+        for signum in self.table:
+            self._previous[signum] = signal.signal(signum, self._record)
+        signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
+
+    def _record(self, signum: int, _frame: FrameType | None) -> None:
+        self.pending.append(self.table[signal.Signals(signum)])
+
+    def take(self) -> list[Action]:
+        """The actions received since the last call, in order; drains the self-pipe."""
+        self._drain()
+        actions = list(self.pending)
+        self.pending.clear()
+        return actions
+
+    def _drain(self) -> None:
+        try:
+            while os.read(self._read_fd, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+    def close(self) -> None:
+        """Give the process its previous handlers back (tests run workers in-process)."""
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+        signal.set_wakeup_fd(-1)
+        os.close(self._read_fd)
+        os.close(self._write_fd)
+
+
+class TermException(BaseException):
+    """Raised inside a job's child when the worker asks it to stop (TERM_CHILD)."""
+
+    ruby_name = "Resque::TermException"
+
+
+def _raise_term(_signum: int, _frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise TermException("SIGTERM")
+
+
+def reset_for_child() -> None:
+    """In a forked child: TERM stops the job with an exception, worker signals are ignored."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, _raise_term)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in (signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT):
+        signal.signal(signum, signal.SIG_IGN)
