@@ -11,6 +11,7 @@ from typing import Any
 from .client import ClientOptions, Resque
 from .connection import RedisSettings
 from .devserver import RedisServerProcess
+from .failure import RedisBackend
 from .job import JobRegistry
 from .worker import Intervals, QueueSelector, Worker, WorkerSettings
 
@@ -61,8 +62,20 @@ def run_demo(url: str | None, namespace: str | None, echo: Echo) -> dict[str, An
         echo(
             f"Done. processed={info['processed']} failed={info['failed']} pending={info['pending']}"
         )
+        _show_failures(client, echo)
         client.close()
         return info
+
+
+def _show_failures(client: Resque, echo: Echo) -> None:
+    backend = RedisBackend(client.settings.keys)
+    for entry in client.driver.run(backend.entries()):
+        record = entry.record
+        if isinstance(record, dict):
+            echo(
+                f"Failed list: {record['payload']['class']} {record['exception']}: "
+                f"{record['error']} (failed_at {record['failed_at']}, worker {record['worker']})"
+            )
 
 
 def _enqueue_samples(client: Resque, registry: JobRegistry, echo: Echo) -> None:

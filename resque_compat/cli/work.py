@@ -10,6 +10,7 @@ import sys
 import click
 
 from ..connection import RedisSettings
+from ..errors import ResqueCompatError
 from ..failure import backend_from_name
 from ..worker import Intervals, QueueSelector, Shutdown, Worker, WorkerSettings
 from ..worker.supervisor import daemonize, supervise, write_pidfile
@@ -94,7 +95,10 @@ def work(redis: RedisSettings, /, **options: object) -> None:
     configure_logging(bool(options["verbose"]), bool(options["vverbose"]))
     for module in options["apps"]:  # type: ignore[attr-defined]
         importlib.import_module(str(module))
-    settings = build_settings(options)
+    try:
+        settings = build_settings(options)
+    except ResqueCompatError as error:
+        raise click.UsageError(str(error)) from error
     if options["background"]:
         daemonize()
     if options["pidfile"]:

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from .core import Worker
 from .queues import QueueSelector
-from .settings import Intervals, Shutdown, WorkerHooks, WorkerSettings
+from .settings import Intervals, Shutdown, WorkerHooks, WorkerSettings, worker_hook
 
-__all__ = ["Intervals", "QueueSelector", "Shutdown", "Worker", "WorkerHooks", "WorkerSettings"]
+__all__ = [
+    "Intervals",
+    "QueueSelector",
+    "Shutdown",
+    "Worker",
+    "WorkerHooks",
+    "WorkerSettings",
+    "worker_hook",
+]

@@ -31,7 +31,7 @@ from . import runner
 from .heartbeat import Heartbeat
 from .proctitle import ProcessTitles
 from .pruning import Pruner, in_flight_failure
-from .settings import WorkerHooks, WorkerSettings
+from .settings import WorkerHooks, WorkerSettings, default_worker_hooks
 from .signals import Action, SignalInbox, reset_for_child
 from .waiting import IdleWaiter
 
@@ -66,7 +66,7 @@ class Worker:
         self.settings = settings
         self.keys = redis_settings.keys
         self.registry = registry if registry is not None else default_registry
-        self.hooks = hooks or WorkerHooks()
+        self.hooks = hooks if hooks is not None else default_worker_hooks
         self.failures = failures or RedisBackend(self.keys)
         self.id = f"{settings.hostname}:{os.getpid()}:{settings.queues.label}"
         self.redis_settings = redis_settings
@@ -80,6 +80,7 @@ class Worker:
         self.state = RunState()
         self._queues: list[str] = []
         self._queue_json: list[bytes] = []
+        self._exiting: list[runner.Child] = []
 
     # -- the whole life ---------------------------------------------------------------
 
@@ -126,6 +127,7 @@ class Worker:
     def loop(self) -> None:
         reservation = self.reserve()
         while True:
+            self._reap_children()
             self.act_on_signals()
             self.heartbeat.beat_if_due()
             if self.state.shutdown:
@@ -153,7 +155,12 @@ class Worker:
         except redis.RedisError as redis_error:
             log.error("could not unregister %s: %s", self.id, redis_error)
 
+    def _reap_children(self, block: bool = False) -> None:
+        """Collect children that reported their job and then exited."""
+        self._exiting = [child for child in self._exiting if not child.reap(block)]
+
     def close(self) -> None:
+        self._reap_children(block=True)
         self.waiter.close()
         self.inbox.close()
         self.client.close()
@@ -199,10 +206,11 @@ class Worker:
             for action in self.inbox.take():
                 self._act_while_busy(action, child)
         reported = child.finish()
-        dirty = child.dirty_exit_message()
-        if dirty is not None:
-            return runner.JobResult(False, "Resque::DirtyExit", dirty)
-        return reported or runner.JobResult(False, "Resque::DirtyExit", child.exit_message())
+        if reported is not None:
+            self._exiting.append(child)
+            return reported
+        child.reap(block=True)
+        return runner.JobResult(False, "Resque::DirtyExit", child.exit_message())
 
     def _act_while_busy(self, action: Action, child: runner.Child) -> None:
         self._apply(action)
@@ -228,7 +236,7 @@ class Worker:
         while time.monotonic() < deadline:
             if child.wait(min(0.1, deadline - time.monotonic()), self.inbox.wakeup_fd):
                 return True
-        return child.poll()
+        return child.reported or child.reap()
 
     def record_failure(self, job: Reserved, result: runner.JobResult) -> None:
         failure = Failure(
@@ -288,7 +296,9 @@ class Worker:
         select.select([self.inbox.wakeup_fd], [], [], seconds)
 
     def _wait_budget(self) -> float:
-        budget = self.settings.wait_timeout
+        """How long one blocking wait may last: Ruby's INTERVAL, at most ``wait_timeout``
+        (a glob may match a new queue meanwhile), and never past the next heartbeat."""
+        budget = min(max(self.settings.intervals.interval, 0.05), self.settings.wait_timeout)
         if self.settings.fork_per_job:
             budget = min(budget, max(self.heartbeat.seconds_until_due(), 0.01))
         return budget

@@ -14,6 +14,7 @@ import os
 import random
 import select
 import signal
+import struct
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from ..job import JobRegistry, Payload
 
+_HEADER = struct.Struct(">I")
 _OWN_CODE = str(Path(__file__).resolve().parent.parent)
 
 
@@ -93,7 +95,13 @@ def class_name_of(raw: bytes) -> str:
 
 
 class Child:
-    """A forked child running one job, watched through a pidfd and a result pipe."""
+    """A forked child running one job, watched through a pidfd and a result pipe.
+
+    The child sends its result as one length-prefixed message and then exits. The parent
+    goes on as soon as the message is complete: tearing down a process's memory takes
+    longer than a small job, and it happens on another core while the parent finishes the
+    job and reserves the next. The exited child is reaped afterwards (``reap``).
+    """
 
     def __init__(self, pid: int, result_fd: int) -> None:
         self.pid = pid
@@ -112,8 +120,18 @@ class Child:
         os.close(write_fd)
         return cls(pid, read_fd)
 
+    @property
+    def reported(self) -> bool:
+        if len(self.output) < _HEADER.size:
+            return False
+        length: int = _HEADER.unpack_from(self.output)[0]
+        return len(self.output) >= _HEADER.size + length
+
     def wait(self, timeout: float, wakeup_fd: int) -> bool:
-        """Wait up to ``timeout`` for the child to end (or a signal); True once it ended."""
+        """Wait up to ``timeout`` for the child's result or its end (or a signal).
+
+        True once the child reported or ended.
+        """
         watched = [self.result_fd, wakeup_fd]
         if self.pidfd is not None:
             watched.append(self.pidfd)
@@ -122,33 +140,37 @@ class Child:
         readable, _, _ = select.select(watched, [], [], timeout)
         if self.result_fd in readable:
             self._read_output()
-        return self.poll()
+        return self.reported or self.reap()
 
     def _read_output(self) -> None:
-        chunk = os.read(self.result_fd, 65536)
-        self.output.extend(chunk)
+        with contextlib.suppress(BlockingIOError):
+            self.output.extend(os.read(self.result_fd, 65536))
 
-    def poll(self) -> bool:
+    def reap(self, block: bool = False) -> bool:
+        """Collect the exit status once the child has ended; True when it has."""
         if self.status is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
             if pid == 0:
                 return False
             self.status = status
+            if self.pidfd is not None:
+                os.close(self.pidfd)
+                self.pidfd = None
         return True
 
     def finish(self) -> JobResult | None:
-        """After the child ended: what it reported (None when it died without a word)."""
+        """What the child reported (None when it ended without a complete result)."""
         os.set_blocking(self.result_fd, False)
-        try:
-            while chunk := os.read(self.result_fd, 65536):
-                self.output.extend(chunk)
-        except BlockingIOError:
-            pass
+        while not self.reported:
+            before = len(self.output)
+            self._read_output()
+            if len(self.output) == before:
+                break
         os.close(self.result_fd)
-        if self.pidfd is not None:
-            os.close(self.pidfd)
+        if not self.reported:
+            return None
         try:
-            return JobResult.from_json(bytes(self.output)) if self.output else None
+            return JobResult.from_json(bytes(self.output[_HEADER.size :]))
         except (ValueError, KeyError):
             return None
 
@@ -184,7 +206,8 @@ def _child_main(work: Callable[[], JobResult], write_fd: int) -> None:
             result = work()
         except BaseException as error:
             result = failed(error)
-        _write_all(write_fd, result.to_json())
+        message = result.to_json()
+        _write_all(write_fd, _HEADER.pack(len(message)) + message)
     except BaseException:
         code = 1
     finally:

@@ -74,6 +74,19 @@ class WorkerHooks:
             hook(*args)
 
 
+default_worker_hooks = WorkerHooks()
+"""The hooks ``@worker_hook`` registers; a Worker built without hooks uses them."""
+
+
+def worker_hook(name: str) -> Callable[[WorkerHook], WorkerHook]:
+    """Register a worker hook (Ruby's ``Resque.before_fork = ...``) in the default hooks.
+
+    >>> @worker_hook("after_fork")
+    ... def reconnect_database(job): ...
+    """
+    return lambda hook: default_worker_hooks.add(name, hook)
+
+
 @dataclass(frozen=True)
 class WorkerSettings:
     queues: QueueSelector
@@ -85,5 +98,6 @@ class WorkerSettings:
     resque_version: str = "3.0.0"
     procline_prefix: str = ""
     hostname: str = field(default_factory=socket.gethostname)
-    wait_timeout: float = 1.0
-    """Longest single blocking wait for work: bounds how late a signal is acted upon."""
+    wait_timeout: float = 5.0
+    """Longest single blocking wait for work. Signals end a wait at once; this bounds how
+    late a new queue matching a glob, or a cleared pause-all-workers key, is noticed."""
