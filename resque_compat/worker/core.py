@@ -24,7 +24,7 @@ from .. import codec, timefmt
 from ..connection import RedisSettings
 from ..errors import DecodeError
 from ..failure import Failure, FailureBackend, RedisBackend
-from ..job import JobRegistry, default_registry
+from ..job import JobRegistry, Payload, PayloadError, default_registry
 from ..store import SyncDriver
 from ..store.lifecycle import LifecycleOps, Reserved
 from . import runner
@@ -183,21 +183,22 @@ class Worker:
         )
 
     def run(self, job: Reserved) -> runner.JobResult:
-        class_name = runner.class_name_of(job.raw)
+        payload = runner.read_payload(job.raw)
+        class_name = runner.class_name_of(payload)
         log.info("got: (Job{%s} | %s)", job.queue, class_name)
         if not self.settings.fork_per_job:
             self.titles.processing(job.queue, timefmt.epoch(), class_name)
-            return runner.perform(job.raw, self.registry)
+            return runner.perform(payload, self.registry)
         self.hooks.run("before_fork", job)
-        child = runner.Child.start(lambda: self._in_child(job, class_name))
+        child = runner.Child.start(lambda: self._in_child(job, payload))
         self.titles.forked(child.pid, timefmt.epoch())
         return self.watch(child)
 
-    def _in_child(self, job: Reserved, class_name: str) -> runner.JobResult:
+    def _in_child(self, job: Reserved, payload: Payload | PayloadError) -> runner.JobResult:
         reset_for_child()
         self.hooks.run("after_fork", job)
-        self.titles.processing(job.queue, timefmt.epoch(), class_name)
-        return runner.perform(job.raw, self.registry)
+        self.titles.processing(job.queue, timefmt.epoch(), runner.class_name_of(payload))
+        return runner.perform(payload, self.registry)
 
     def watch(self, child: runner.Child) -> runner.JobResult:
         """Wait for the child, acting on signals and beating the heartbeat meanwhile."""

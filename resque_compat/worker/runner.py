@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..job import JobRegistry, Payload
+from ..job import JobRegistry, Payload, PayloadError
 
 _HEADER = struct.Struct(">I")
 _OWN_CODE = str(Path(__file__).resolve().parent.parent)
@@ -76,22 +76,30 @@ def ruby_backtrace(error: BaseException) -> tuple[str, ...]:
     )
 
 
-def perform(raw: bytes, registry: JobRegistry) -> JobResult:
-    """Decode, look up and run one payload; any problem becomes a failed result."""
+def read_payload(raw: bytes) -> Payload | PayloadError:
+    """The payload, decoded once per job; a bad one is kept as its error, to be recorded."""
     try:
-        payload = Payload.decode(raw)
+        return Payload.decode(raw)
+    except PayloadError as error:
+        return error
+
+
+def class_name_of(payload: Payload | PayloadError) -> str:
+    """For titles and logs: the payload's class, or Ruby's placeholder when it has none."""
+    return payload.class_name if isinstance(payload, Payload) else "No Name"
+
+
+def perform(payload: Payload | PayloadError | bytes, registry: JobRegistry) -> JobResult:
+    """Look up and run one payload (raw or already read); any problem becomes a failed result."""
+    if isinstance(payload, bytes):
+        payload = read_payload(payload)
+    try:
+        if isinstance(payload, PayloadError):
+            raise payload
         registry.lookup(payload.class_name).run(payload.args)
     except Exception as error:
         return failed(error)
     return JobResult(True)
-
-
-def class_name_of(raw: bytes) -> str:
-    """For titles and logs: the payload's class, or a placeholder when it has none."""
-    try:
-        return Payload.decode(raw).class_name
-    except Exception:
-        return "No Name"
 
 
 class Child:
