@@ -7,6 +7,7 @@ payload, so whoever can write to Redis can run registered jobs and nothing else.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -87,6 +88,42 @@ class Payload:
             raise PayloadError(f"payload args is a {type(args).__name__}, not a list", raw)
         extra = {k: v for k, v in document.items() if k not in ("class", "args")}
         return cls(class_name, tuple(args), extra)
+
+
+UNREADABLE_PAYLOAD_CLASS = "ResqueCompat::UnreadablePayload"
+
+
+def payload_for_failure(raw: bytes) -> Any:
+    """The payload as a failure record keeps it.
+
+    A usable payload is kept as written. One that is not (not JSON, not UTF-8, no class,
+    args not a list) is kept whole inside a job-shaped wrapper,
+    ``{"class": "ResqueCompat::UnreadablePayload", "args": [text, base64]}``: Ruby's
+    ``Failure.requeue`` (and resque-web's Retry) read ``payload["class"]`` and
+    ``payload["args"]``, and a bare string there makes them fail; the wrapper retries as a
+    job that fails again with a clear error, and the base64 keeps the exact bytes.
+    """
+    try:
+        Payload.decode(raw)
+    except PayloadError:
+        return unreadable_payload(raw)
+    return codec.decode(raw)
+
+
+def document_for_failure(document: Any) -> Any:
+    """``payload_for_failure`` for a payload already decoded from a ``worker:<id>`` record."""
+    if isinstance(document, str):
+        return unreadable_payload(document.encode("utf-8", "surrogateescape"))
+    try:
+        Payload.from_document(document)
+    except PayloadError:
+        return unreadable_payload(codec.encode(document))
+    return document
+
+
+def unreadable_payload(raw: bytes) -> dict[str, Any]:
+    text = raw.decode("utf-8", "backslashreplace")
+    return {"class": UNREADABLE_PAYLOAD_CLASS, "args": [text, base64.b64encode(raw).decode()]}
 
 
 @dataclass

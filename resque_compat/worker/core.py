@@ -24,7 +24,7 @@ from .. import codec, timefmt
 from ..connection import RedisSettings
 from ..errors import DecodeError
 from ..failure import Failure, FailureBackend, RedisBackend
-from ..job import JobRegistry, Payload, PayloadError, default_registry
+from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
 from ..store import SyncDriver
 from ..store.lifecycle import LifecycleOps, Reserved
 from . import runner
@@ -241,7 +241,7 @@ class Worker:
 
     def record_failure(self, job: Reserved, result: runner.JobResult) -> None:
         failure = Failure(
-            payload=_payload_for_record(job.raw),
+            payload=payload_for_failure(job.raw),
             exception=result.exception,
             error=result.error,
             backtrace=result.backtrace,
@@ -345,22 +345,13 @@ class Worker:
 
 
 def _decode_record(raw: bytes | None) -> Any:
+    """The ``worker:<id>`` record (``{"queue","run_at","payload"}``), or its text if not JSON."""
     if not raw:
         return None
-    return _payload_for_record(raw)
-
-
-def _payload_for_record(raw: bytes) -> Any:
-    """The payload as the failure record keeps it: decoded when it is JSON, else its text.
-
-    Bytes that are not UTF-8 are kept as ``\\xNN`` escapes, so the record stays valid JSON
-    that resque-web and Ruby's failure tools can read.
-    """
     try:
-        raw.decode("utf-8")
         return codec.decode(raw)
-    except (UnicodeDecodeError, DecodeError):
-        return raw.decode("utf-8", "backslashreplace")
+    except DecodeError:
+        return raw.decode("utf-8", "surrogateescape")
 
 
 def _with_error(failure: Failure, error: BaseException) -> Failure:

@@ -28,6 +28,7 @@ from typing import Any
 from .. import codec, timefmt
 from ..errors import DecodeError
 from ..failure import Failure, FailureBackend
+from ..job import document_for_failure
 from ..keys import Keys
 from ..store import SyncDriver
 from ..store.base import text
@@ -150,7 +151,7 @@ def in_flight_failure(worker_id: str, job: Any, prune_message: str | None = None
     """The failure Ruby records for a job left in ``worker:<id>`` by a worker that is gone."""
     is_json = isinstance(job, dict)
     return Failure(
-        payload=job.get("payload") if is_json else job,
+        payload=document_for_failure(job.get("payload") if is_json else job),
         exception=("Resque::PruneDeadWorkerDirtyExit" if prune_message else "Resque::DirtyExit"),
         error=prune_message or "Job still being processed",
         backtrace=(),
