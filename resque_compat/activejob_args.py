@@ -106,6 +106,7 @@ __all__ = [
     "build_job_data",
     "deserialize_arguments",
     "format_enqueued_at",
+    "parse_enqueued_at",
     "serialize_arguments",
     "wrap_job_data",
 ]
@@ -164,6 +165,11 @@ class ActiveJobArgumentError(ResqueCompatError, ValueError):
     """
 
     ruby_class: ClassVar[str] = "ArgumentError"
+
+    @property
+    def ruby_name(self) -> str:
+        """The exception name a worker's failure record carries (see ``worker.runner``)."""
+        return self.ruby_class
 
 
 class ActiveJobSerializationError(ActiveJobArgumentError):
@@ -1078,6 +1084,12 @@ def format_enqueued_at(dt: datetime, rails_version: str = "6.1") -> str:
     utc = RubyTime.from_datetime(dt.astimezone(_timezone.utc), nanosecond=nanos)
     digits = 9 if _parse_version(rails_version) >= _NANO_ENQUEUED_AT_SINCE else 0
     return _format_time(utc, digits=digits)
+
+
+def parse_enqueued_at(value: object) -> RubyTime:
+    """``enqueued_at`` (or 7.1's ``scheduled_at``) read back, in either form Rails writes."""
+    parsed, nanos = _parse_time(value)
+    return RubyTime.from_datetime(parsed, nanosecond=nanos)
 
 
 def build_job_data(

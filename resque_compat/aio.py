@@ -11,6 +11,7 @@ from typing import Any
 
 import redis.asyncio
 
+from . import activejob
 from .client import ClientOptions, JobRef, ResqueOperations
 from .connection import RedisSettings
 from .store import AsyncDriver
@@ -56,6 +57,20 @@ class AsyncResque:
         self, queue: str, job: JobRef, arg_lists: Iterable[Sequence[Any]]
     ) -> int:
         return await self.driver.run(self.ops.enqueue_many(queue, job, arg_lists))
+
+    async def enqueue_activejob(
+        self,
+        job_class: str,
+        /,
+        *args: Any,
+        queue: str | None = None,
+        priority: int | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Rails' ``perform_later`` through Resque's adapter (see ``activejob``); the job_id."""
+        return await self.driver.run(
+            activejob.enqueue_activejob(self.ops, job_class, args, kwargs, queue, priority)
+        )
 
     async def dequeue(self, job: JobRef, *args: Any) -> int | None:
         return await self.driver.run(self.ops.dequeue(job, args))

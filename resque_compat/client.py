@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from . import codec
+from . import activejob, codec
 from .connection import RedisSettings
 from .errors import DecodeError, NoClassError, NoQueueError, UnknownJobError
 from .job import JobRegistry, JobSpec, Payload, PayloadError, default_registry
@@ -211,6 +211,20 @@ class Resque:
 
     def enqueue_many(self, queue: str, job: JobRef, arg_lists: Iterable[Sequence[Any]]) -> int:
         return self.driver.run(self.ops.enqueue_many(queue, job, arg_lists))
+
+    def enqueue_activejob(
+        self,
+        job_class: str,
+        /,
+        *args: Any,
+        queue: str | None = None,
+        priority: int | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Rails' ``perform_later`` through Resque's adapter (see ``activejob``); the job_id."""
+        return self.driver.run(
+            activejob.enqueue_activejob(self.ops, job_class, args, kwargs, queue, priority)
+        )
 
     def dequeue(self, job: JobRef, *args: Any) -> int | None:
         return self.driver.run(self.ops.dequeue(job, args))
