@@ -8,9 +8,12 @@ import click
 from ..connection import RedisSettings
 from .context import pass_settings, redis_options
 from .demo import demo
+from .failed import failed
 from .metrics import metrics
+from .ops import dequeue, enqueue, info, pause, peek, queues, remove_queue, resume, stats
 from .top import top
 from .work import work
+from .workers import workers
 
 __all__ = ["RedisSettings", "main", "pass_settings"]
 
@@ -27,3 +30,14 @@ main.add_command(work)
 main.add_command(demo)
 main.add_command(top)
 main.add_command(metrics)
+main.add_command(info)
+main.add_command(queues)
+main.add_command(peek)
+main.add_command(enqueue)
+main.add_command(dequeue)
+main.add_command(remove_queue)
+main.add_command(pause)
+main.add_command(resume)
+main.add_command(stats)
+main.add_command(failed)
+main.add_command(workers)

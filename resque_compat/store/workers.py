@@ -11,7 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..keys import Keys
-from .base import Operation, one, text, texts
+from .base import Operation, as_int, one, text, texts
+
+
+@dataclass(frozen=True)
+class WorkerDetails:
+    """A worker's own keys besides its job: start time and its two counters."""
+
+    started: str | None
+    processed: int
+    failed: int
 
 
 @dataclass(frozen=True)
@@ -42,3 +51,35 @@ class WorkerOps:
 
     def exists(self, worker_id: str) -> Operation[bool]:
         return bool((yield one(("SISMEMBER", self.keys.workers(), worker_id))))
+
+    def details(self, worker_ids: Sequence[str]) -> Operation[dict[str, WorkerDetails]]:
+        """``worker:<id>:started``, ``stat:processed:<id>``, ``stat:failed:<id>`` of each worker.
+
+        One MGET for the whole fleet, so an operator view costs the same round trips for
+        three workers as for three hundred.
+        """
+        if not worker_ids:
+            return {}
+        keys: list[str] = []
+        for wid in worker_ids:
+            keys += [
+                self.keys.worker_started(wid),
+                self.keys.worker_stat("processed", wid),
+                self.keys.worker_stat("failed", wid),
+            ]
+        replies = yield one(("MGET", *keys))
+        return {
+            wid: WorkerDetails(
+                text(replies[3 * i]), as_int(replies[3 * i + 1]), as_int(replies[3 * i + 2])
+            )
+            for i, wid in enumerate(worker_ids)
+        }
+
+    def server_time(self) -> Operation[float]:
+        """Redis ``TIME``: heartbeats are written in the server's clock, so ages are read in it."""
+        seconds, micros = yield one(("TIME",))
+        return int(seconds) + int(micros) / 1_000_000
+
+    def pause_flag(self) -> Operation[str | None]:
+        """The raw ``pause-all-workers`` value: workers pause when it strips to "true", any case."""
+        return text((yield one(("GET", self.keys.pause_all()))))
