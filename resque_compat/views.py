@@ -27,7 +27,8 @@ from .errors import DecodeError
 from .failure import RawRecord, read_record
 from .keys import Keys
 from .store import Schema
-from .store.base import Operation
+from .store.base import Operation, server_time
+from .store.control import PauseOps
 from .store.workers import WorkerDetails
 from .timefmt import parse_heartbeat
 
@@ -164,14 +165,14 @@ class Rates:
 def read_snapshot(keys: Keys, recent_failures: int = 5) -> Operation[FleetSnapshot]:
     """Read the fleet under ``keys``' namespace, with up to ``recent_failures`` newest failures."""
     schema = Schema(keys)
-    now = yield from schema.workers.server_time()
+    now = yield from server_time()
     queues = yield from schema.queues.sizes()
     processed = yield from schema.stats.get("processed")
     failed = yield from schema.stats.get("failed")
     workers = yield from _read_workers(schema, now)
     failed_lists = yield from _read_failed_lists(schema)
     recent = yield from _read_recent_failures(schema, failed_lists, recent_failures)
-    pause = yield from schema.workers.pause_flag()
+    pause = yield from PauseOps(schema.keys).value()
     return FleetSnapshot(
         server_time=now,
         queues=queues,

@@ -45,13 +45,13 @@ from ..connection import RedisSettings
 from ..errors import DecodeError
 from ..failure import Failure, FailureBackend
 from ..store import SyncDriver
-from ..store.base import text
+from ..store.base import server_time, text
 from ..store.control import OperatorPruneOps
 from ..store.lifecycle import LifecycleOps, PruneOps, unregister_worker
 from ..store.workers import WorkerOps
 from ..timefmt import parse_heartbeat
 from ..views import PRUNE_AGE, WorkerView, read_snapshot
-from ..worker.pruning import in_flight_failure, split_worker_id
+from ..worker.pruning import in_flight_failure, prune_exit_message, split_worker_id
 from .context import pass_settings
 from .failed import open_backend
 from .output import clip, connection, emit, json_option, seconds, shown, table
@@ -128,7 +128,7 @@ def verdict(fleet: Fleet, worker_id: str, interval: float) -> Verdict:
 def read_fleet(driver: SyncDriver, ops: WorkerOps, hostname: str) -> Fleet:
     registered = frozenset(driver.run(ops.ids()))
     beats = driver.run(ops.heartbeats())
-    now = driver.run(ops.server_time())
+    now = driver.run(server_time())
     ages: dict[str, float | None] = {}
     for worker_id, stamp in beats.items():
         beat = parse_heartbeat(stamp)
@@ -227,14 +227,6 @@ class Pruning:
         self.driver.run(OperatorPruneOps(self.settings.keys).release(self.holder))
 
 
-def _prune_exit(worker_id: str, job: Any) -> str:
-    """Ruby's ``PruneDeadWorkerDirtyExit`` message."""
-    payload = job.get("payload") if isinstance(job, dict) else None
-    class_name = payload.get("class") if isinstance(payload, dict) else None
-    job_class = class_name or "<Unknown Job>"
-    return f"Worker {worker_id} did not gracefully exit while processing {job_class}"
-
-
 def _prune_text(done: Sequence[dict[str, Any]], kept: Sequence[Verdict], dry_run: bool) -> str:
     action = "would prune" if dry_run else "pruned"
     rows: list[list[object]] = [
@@ -302,7 +294,7 @@ def _pruned(pruning: Pruning, found: Verdict, dry_run: bool) -> dict[str, Any]:
     job = pruning.job_of(found.worker_id, take=not dry_run)
     failure = None
     if job:
-        message = _prune_exit(found.worker_id, job) if found.expired else None
+        message = prune_exit_message(found.worker_id, job) if found.expired else None
         failure = in_flight_failure(found.worker_id, job, message)
     if not dry_run:
         pruning.apply(found.worker_id, failure)

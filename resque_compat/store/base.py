@@ -137,6 +137,12 @@ class AsyncDriver:
             return await pipe.execute()
 
 
+def server_time() -> Operation[float]:
+    """Redis ``TIME`` in seconds: heartbeats are written, and so aged, in the server's clock."""
+    seconds, micros = yield one(("TIME",))
+    return int(seconds) + int(micros) / 1_000_000
+
+
 def text(value: bytes | str | None) -> str | None:
     """A reply as str: Redis strings are UTF-8 on both sides, bad bytes kept as escapes."""
     if value is None or isinstance(value, str):

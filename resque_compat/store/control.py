@@ -43,6 +43,10 @@ class PauseOps:
         replies = yield batch(("GET", key), ("SET", key, PAUSED_VALUE))
         return text(replies[0])
 
+    def value(self) -> Operation[str | None]:
+        """The raw ``pause-all-workers`` value: workers pause when it strips to "true", any case."""
+        return text((yield one(("GET", self.keys.pause_all()))))
+
     def resume(self) -> Operation[str | None]:
         """Delete ``pause-all-workers``; the value it held (``GETDEL``)."""
         return text((yield one(("GETDEL", self.keys.pause_all()))))

@@ -136,10 +136,6 @@ class LifecycleOps:
         )
         return bool(reply)
 
-    def server_time(self) -> Operation[float]:
-        seconds, micros = yield one(("TIME",))
-        return int(seconds) + int(micros) / 1_000_000
-
     def heartbeat(self, stamp: str) -> Operation[None]:
         yield one(("HSET", self.keys.heartbeats(), self.worker_id, stamp))
 

@@ -74,12 +74,3 @@ class WorkerOps:
             )
             for i, wid in enumerate(worker_ids)
         }
-
-    def server_time(self) -> Operation[float]:
-        """Redis ``TIME``: heartbeats are written in the server's clock, so ages are read in it."""
-        seconds, micros = yield one(("TIME",))
-        return int(seconds) + int(micros) / 1_000_000
-
-    def pause_flag(self) -> Operation[str | None]:
-        """The raw ``pause-all-workers`` value: workers pause when it strips to "true", any case."""
-        return text((yield one(("GET", self.keys.pause_all()))))

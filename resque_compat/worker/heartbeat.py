@@ -17,6 +17,7 @@ import redis
 
 from .. import timefmt
 from ..store import SyncDriver
+from ..store.base import server_time
 from ..store.lifecycle import LifecycleOps
 
 log = logging.getLogger("resque_compat.worker")
@@ -34,8 +35,8 @@ class Heartbeat:
 
     def beat(self) -> None:
         try:
-            server_time = self.driver.run(self.ops.server_time())
-            self.driver.run(self.ops.heartbeat(timefmt.heartbeat(server_time)))
+            now = self.driver.run(server_time())
+            self.driver.run(self.ops.heartbeat(timefmt.heartbeat(now)))
         except redis.RedisError as error:
             log.warning("heartbeat failed (%s); retrying in %.0fs", error, RETRY_AFTER_ERROR)
             self._next_due = time.monotonic() + RETRY_AFTER_ERROR

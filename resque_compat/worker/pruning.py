@@ -31,7 +31,7 @@ from ..failure import Failure, FailureBackend
 from ..job import document_for_failure
 from ..keys import Keys
 from ..store import SyncDriver
-from ..store.base import text
+from ..store.base import server_time, text
 from ..store.lifecycle import LifecycleOps, PruneOps, unregister_worker
 from .queues import QueueSelector
 
@@ -90,7 +90,7 @@ class Pruner:
         for worker_id in expired:
             log.info("Pruning dead worker: %s", worker_id)
             job = self._job_of(ops, worker_id)
-            self._unregister(worker_id, job, self._prune_exit(worker_id, job))
+            self._unregister(worker_id, job, prune_exit_message(worker_id, job))
         pruned = list(expired)
         for worker_id in registered:
             if worker_id not in expired and self._dead_on_this_host(worker_id, live_pids):
@@ -100,7 +100,7 @@ class Pruner:
         return pruned
 
     def _expired(self, heartbeats: dict[str, str]) -> list[str]:
-        now = self.driver.run(self.lifecycle.server_time())
+        now = self.driver.run(server_time())
         expired = []
         for worker_id, stamp in heartbeats.items():
             beat = timefmt.parse_heartbeat(stamp)
@@ -128,15 +128,16 @@ class Pruner:
             log.warning("worker:%s holds a value that is not JSON; keeping it raw", worker_id)
             return text(raw)
 
-    @staticmethod
-    def _prune_exit(worker_id: str, job: Any) -> str:
-        class_name = _job_field(job, "payload", "class") or "<Unknown Job>"
-        return f"Worker {worker_id} did not gracefully exit while processing {class_name}"
-
     def _unregister(self, worker_id: str, job: Any, prune_message: str | None) -> None:
         if job:
             self.driver.run(self.failures.save(in_flight_failure(worker_id, job, prune_message)))
         self.driver.run(unregister_worker(self.keys, worker_id))
+
+
+def prune_exit_message(worker_id: str, job: Any) -> str:
+    """Ruby's ``PruneDeadWorkerDirtyExit`` message for a worker pruned by its heartbeat."""
+    class_name = _job_field(job, "payload", "class") or "<Unknown Job>"
+    return f"Worker {worker_id} did not gracefully exit while processing {class_name}"
 
 
 def _job_field(job: Any, *path: str) -> Any:
