@@ -50,7 +50,7 @@ def records(raw_redis: redis.Redis, backend: str) -> list[dict[str, Any]]:
 
 
 def queued(raw_redis: redis.Redis) -> list[bytes]:
-    return list(raw_redis.lrange("resque:queue:compat", 0, -1))
+    return [bytes(item) for item in raw_redis.lrange("resque:queue:compat", 0, -1)]
 
 
 def expected_queue() -> list[bytes]:
