@@ -18,7 +18,7 @@ from resque_compat import Resque, codec
 from resque_compat.connection import RedisSettings
 from resque_compat.failure import FailureBackend, backend_from_name
 from resque_compat.store import SyncDriver
-from tests.workerproc import PythonWorker
+from tests.workerproc import PythonWorker, text
 
 pytestmark = requires_ruby
 
@@ -50,7 +50,7 @@ def records(raw_redis: redis.Redis, backend: str) -> list[dict[str, Any]]:
 
 
 def queued(raw_redis: redis.Redis) -> list[bytes]:
-    return [bytes(item) for item in raw_redis.lrange("resque:queue:compat", 0, -1)]
+    return [text(item).encode() for item in raw_redis.lrange("resque:queue:compat", 0, -1)]
 
 
 def expected_queue() -> list[bytes]:
