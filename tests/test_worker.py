@@ -110,7 +110,8 @@ def test_bad_input_is_kept_and_the_worker_goes_on(
     if exception == "PayloadError":  # kept whole in a wrapper Ruby's Failure.requeue can read
         assert kept["class"] == "ResqueCompat::UnreadablePayload"
         assert kept["args"] == [
-            raw.decode("utf-8", "backslashreplace"), base64.b64encode(raw).decode()
+            raw.decode("utf-8", "backslashreplace"),
+            base64.b64encode(raw).decode(),
         ]
     else:
         assert json.dumps(kept, separators=(",", ":")).encode() == raw
@@ -286,3 +287,36 @@ def _host() -> str:
     import socket
 
     return socket.gethostname()
+
+
+def session_processes(session_id: int) -> list[int]:
+    """Pids of live processes in a session (the worker runs in one of its own)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == session_id and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def test_each_job_runs_in_a_child_of_its_own(redis_url: str, raw_redis: redis.Redis) -> None:
+    """Children are forked ahead of their job (a standby), still one child per job."""
+    Resque.from_url(redis_url).enqueue_many("compat", "RecordArgs", [[1], [2], [3]])
+    with PythonWorker(redis_url, "compat", "--interval", "0") as worker:
+        assert worker.wait() == 0, worker.output()
+        pids = [entry["pid"] for entry in performed(raw_redis)]
+        assert len(set(pids)) == 3 and worker.pid not in pids
+        wait_for(lambda: session_processes(worker.pid) == [], what="no child left behind")
+
+
+def test_a_standby_child_leaves_with_its_worker(redis_url: str, raw_redis: redis.Redis) -> None:
+    Resque.from_url(redis_url).enqueue_to("compat", "RecordArgs", "first")
+    with PythonWorker(redis_url, "compat") as worker:
+        wait_for(lambda: performed(raw_redis), what="the first job")
+        wait_for(lambda: len(session_processes(worker.pid)) == 2, what="a standby child")
+        worker.signal(signal.SIGKILL)
+        wait_for(lambda: session_processes(worker.pid) == [], what="the standby to exit")

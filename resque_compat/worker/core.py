@@ -10,6 +10,7 @@ unregister (a job still recorded becomes a ``Resque::DirtyExit``) and ``worker_e
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import select
@@ -24,7 +25,7 @@ from .. import codec, timefmt
 from ..connection import RedisSettings
 from ..errors import DecodeError
 from ..failure import Failure, FailureBackend, RedisBackend
-from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
+from ..job import JobRegistry, default_registry, payload_for_failure
 from ..store import SyncDriver
 from ..store.lifecycle import LifecycleOps, Reserved
 from . import runner
@@ -81,6 +82,7 @@ class Worker:
         self._queues: list[str] = []
         self._queue_json: list[bytes] = []
         self._exiting: list[runner.Child] = []
+        self._standby: runner.Standby | None = None
 
     # -- the whole life ---------------------------------------------------------------
 
@@ -108,7 +110,11 @@ class Worker:
             self.prune_dead_workers()
         self.hooks.run("before_first_fork")
         self.driver.run(self.ops.register(timefmt.started()))
-        if not self.settings.fork_per_job:
+        if self.settings.fork_per_job:
+            # Objects that exist now are shared with every child; the collector must not
+            # touch them there (each touch copies a page).
+            gc.freeze()
+        else:
             self.heartbeat.start_thread(SyncDriver(self.redis_settings.client()))
         log.info("Worker %s started", self.id)
 
@@ -160,6 +166,9 @@ class Worker:
         self._exiting = [child for child in self._exiting if not child.reap(block)]
 
     def close(self) -> None:
+        if self._standby is not None:
+            self._standby.discard()
+            self._standby = None
         self._reap_children(block=True)
         self.waiter.close()
         self.inbox.close()
@@ -190,13 +199,38 @@ class Worker:
             self.titles.processing(job.queue, timefmt.epoch(), class_name)
             return runner.perform(payload, self.registry)
         self.hooks.run("before_fork", job)
-        child = runner.Child.start(lambda: self._in_child(job, payload))
+        child = self._start_child(job)
         self.titles.forked(child.pid, timefmt.epoch())
+        self._prepare_standby()
         return self.watch(child)
 
-    def _in_child(self, job: Reserved, payload: Payload | PayloadError) -> runner.JobResult:
+    def _start_child(self, job: Reserved) -> runner.Child:
+        """The standby child forked earlier, given this job; else a child forked now."""
+        standby, self._standby = self._standby, None
+        child = standby.hand(runner.pack_job(job.queue, job.raw)) if standby else None
+        return child or runner.Child.start(lambda: self._in_child(job))
+
+    def _prepare_standby(self) -> None:
+        """Fork the next job's child while this one works. Not with before_fork hooks: Ruby
+        runs them with the job, before the fork."""
+        if self._standby is None and not self.hooks.hooks["before_fork"]:
+            self._standby = runner.Standby.start(self._in_standby, self._standby_started)
+
+    def _standby_started(self) -> None:
         reset_for_child()
+        self.titles.waiting(self._queues)
+
+    def _in_standby(self, message: bytes) -> runner.JobResult:
+        queue, raw = runner.unpack_job(message)
+        return self._perform_in_child(Reserved(queue, raw, b""))
+
+    def _in_child(self, job: Reserved) -> runner.JobResult:
+        reset_for_child()
+        return self._perform_in_child(job)
+
+    def _perform_in_child(self, job: Reserved) -> runner.JobResult:
         self.hooks.run("after_fork", job)
+        payload = runner.read_payload(job.raw)
         self.titles.processing(job.queue, timefmt.epoch(), runner.class_name_of(payload))
         return runner.perform(payload, self.registry)
 

@@ -205,6 +205,82 @@ class Child:
         return f"Child process exited with status {os.waitstatus_to_exitcode(self.status or 0)}"
 
 
+class Standby:
+    """A child forked ahead of its job, waiting for it on a pipe.
+
+    Forking a Python process and getting the child going costs more than a small job, so
+    the worker forks the next job's child while the current one works (on the other core).
+    The child still gets exactly one job and exits after it, as with Ruby's fork per job.
+    It exits at once if the worker closes the pipe without a job, or dies.
+    """
+
+    def __init__(self, pid: int, job_fd: int, result_fd: int) -> None:
+        self.pid = pid
+        self.job_fd = job_fd
+        self.result_fd = result_fd
+
+    @classmethod
+    def start(cls, work: Callable[[bytes], JobResult], on_start: Callable[[], None]) -> Standby:
+        job_read, job_write = os.pipe()
+        result_read, result_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(job_write)
+            os.close(result_read)
+            on_start()
+            message = _read_message(job_read)
+            if message is None:
+                os._exit(0)
+            _child_main(lambda: work(message), result_write)
+        os.close(job_read)
+        os.close(result_write)
+        return cls(pid, job_write, result_read)
+
+    def hand(self, message: bytes) -> Child | None:
+        """Give the child its job; None if it is gone (the caller forks a fresh one)."""
+        try:
+            _write_all(self.job_fd, _HEADER.pack(len(message)) + message)
+        except BrokenPipeError:
+            self.discard()
+            return None
+        os.close(self.job_fd)
+        return Child(self.pid, self.result_fd)
+
+    def discard(self) -> None:
+        """Let the child go without a job: it sees the pipe close and exits."""
+        with contextlib.suppress(OSError):
+            os.close(self.job_fd)
+        os.close(self.result_fd)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+def pack_job(queue: str, raw: bytes) -> bytes:
+    """A job as handed to a standby child: queue length, queue, payload bytes."""
+    name = queue.encode("utf-8", "surrogateescape")
+    return _HEADER.pack(len(name)) + name + raw
+
+
+def unpack_job(message: bytes) -> tuple[str, bytes]:
+    length: int = _HEADER.unpack_from(message)[0]
+    name = message[_HEADER.size : _HEADER.size + length]
+    return name.decode("utf-8", "surrogateescape"), message[_HEADER.size + length :]
+
+
+def _read_message(fd: int) -> bytes | None:
+    """One length-prefixed message from ``fd``; None when the writer closed it first."""
+    data = bytearray()
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return None
+        data.extend(chunk)
+        if len(data) >= _HEADER.size:
+            length: int = _HEADER.unpack_from(data)[0]
+            if len(data) >= _HEADER.size + length:
+                return bytes(data[_HEADER.size : _HEADER.size + length])
+
+
 def _child_main(work: Callable[[], JobResult], write_fd: int) -> None:
     """The whole life of the child: reseed, perform, report, leave without cleanup."""
     code = 0
