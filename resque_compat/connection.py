@@ -69,6 +69,8 @@ class RedisSettings:
     def _client_options(self) -> dict[str, Any]:
         return {
             **_NO_CLIENT_SETINFO,
+            # Keys or values that are not UTF-8 (a foreign worker id, say) round-trip as read.
+            "encoding_errors": "surrogateescape",
             "socket_timeout": self.socket_timeout,
             "health_check_interval": self.health_check_interval,
         }
@@ -94,12 +96,20 @@ def parse_location(location: str) -> tuple[str, str | None]:
     match = _RUBY_FORM.match(location)
     if match is None:
         raise ConfigurationError(
-            f"cannot parse Redis location {location!r}: expected a redis:// URL or "
+            f"cannot parse Redis location {redact(location)!r}: expected a redis:// URL or "
             "host:port, host:port:db, host:port/namespace"
         )
     port = match["port"] or "6379"
     db = match["db"] or "0"
     return f"redis://{match['host']}:{port}/{db}", match["ns"]
+
+
+_CREDENTIALS = re.compile(r"(?P<user>[^\s:/@]*):(?P<password>[^\s@/]+)@")
+
+
+def redact(text: str) -> str:
+    """Any ``user:password@`` in a text (URL or not) with the password as ``***``."""
+    return _CREDENTIALS.sub(lambda m: f"{m['user']}:***@", text)
 
 
 def redact_url(url: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from . import codec
-from .errors import DecodeError, DontPerform, UnknownJobError
+from .errors import DecodeError, DontPerform, EncodeError, UnknownJobError
 
 HOOK_KINDS = (
     "before_enqueue",
@@ -105,9 +105,11 @@ def payload_for_failure(raw: bytes) -> Any:
     """
     try:
         Payload.decode(raw)
-    except PayloadError:
+        document = codec.decode(raw)
+        codec.encode({"payload": document})  # the record nests it one level deeper
+    except (PayloadError, EncodeError):
         return unreadable_payload(raw)
-    return codec.decode(raw)
+    return document
 
 
 def document_for_failure(document: Any) -> Any:
@@ -116,9 +118,18 @@ def document_for_failure(document: Any) -> Any:
         return unreadable_payload(document.encode("utf-8", "surrogateescape"))
     try:
         Payload.from_document(document)
-    except PayloadError:
-        return unreadable_payload(codec.encode(document))
+        codec.encode({"payload": document})
+    except (PayloadError, EncodeError):
+        return unreadable_payload(_document_bytes(document))
     return document
+
+
+def _document_bytes(document: Any) -> bytes:
+    """The bytes a decoded document most likely had, for keeping it whole."""
+    try:
+        return codec.encode(document)
+    except EncodeError:
+        return repr(document).encode("utf-8", "surrogateescape")
 
 
 def unreadable_payload(raw: bytes) -> dict[str, Any]:

@@ -3,9 +3,12 @@ function. Options are declared once, with the environment variable Ruby's tools 
 
 from __future__ import annotations
 
-import click
+import sys
 
-from ..connection import RedisSettings
+import click
+import setproctitle
+
+from ..connection import RedisSettings, redact
 from .context import pass_settings, redis_options
 from .demo import demo
 from .failed import failed
@@ -23,7 +26,16 @@ __all__ = ["RedisSettings", "main", "pass_settings"]
 @click.pass_context
 def main(ctx: click.Context, redis_url: str | None, namespace: str | None) -> None:
     """Ruby Resque's protocol in Python: workers, producers and operator tools."""
+    hide_credentials_from_ps()
     ctx.obj = RedisSettings.from_url(redis_url, namespace)
+
+
+def hide_credentials_from_ps() -> None:
+    """``ps`` shows every process's command line to every user: a password given with
+    ``--redis`` must not stay there (workers later set Ruby's titles anyway)."""
+    command = " ".join(sys.argv)
+    if redact(command) != command:
+        setproctitle.setproctitle(redact(command))
 
 
 main.add_command(work)

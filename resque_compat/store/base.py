@@ -92,10 +92,16 @@ class SyncDriver:
 
     def send(self, batch_: Batch[Any]) -> list[Any]:
         try:
-            return self._send(batch_.commands)
+            return self._send_packable(batch_.commands)
         except NoScriptError as error:
             self.client.execute_command("SCRIPT", "LOAD", _script_to_load(batch_, error))
-            return self._send(batch_.commands)
+            return self._send_packable(batch_.commands)
+
+    def _send_packable(self, commands: tuple[Command, ...]) -> list[Any]:
+        try:
+            return self._send(commands)
+        except UnicodeEncodeError:  # raised while packing: nothing was sent
+            return self._send(_as_bytes(commands))
 
     def _send(self, commands: tuple[Command, ...]) -> list[Any]:
         if len(commands) == 1:
@@ -122,11 +128,17 @@ class AsyncDriver:
 
     async def send(self, batch_: Batch[Any]) -> list[Any]:
         try:
-            return await self._send(batch_.commands)
+            return await self._send_packable(batch_.commands)
         except NoScriptError as error:
             source = _script_to_load(batch_, error)
             await self.client.execute_command("SCRIPT", "LOAD", source)
-            return await self._send(batch_.commands)
+            return await self._send_packable(batch_.commands)
+
+    async def _send_packable(self, commands: tuple[Command, ...]) -> list[Any]:
+        try:
+            return await self._send(commands)
+        except UnicodeEncodeError:  # raised while packing: nothing was sent
+            return await self._send(_as_bytes(commands))
 
     async def _send(self, commands: tuple[Command, ...]) -> list[Any]:
         if len(commands) == 1:
@@ -135,6 +147,16 @@ class AsyncDriver:
             for command in commands:
                 pipe.execute_command(*command)
             return await pipe.execute()
+
+
+def _as_bytes(commands: tuple[Command, ...]) -> tuple[Command, ...]:
+    """Text arguments as bytes, keeping undecodable bytes that were read (surrogateescape):
+    a worker id that is not UTF-8, say, must be written back exactly as it was read."""
+    return tuple((command[0], *(_arg_bytes(arg) for arg in command[1:])) for command in commands)
+
+
+def _arg_bytes(arg: Arg) -> Arg:
+    return arg.encode("utf-8", "surrogateescape") if isinstance(arg, str) else arg
 
 
 def server_time() -> Operation[float]:

@@ -33,6 +33,20 @@ PAUSED = b"paused"
 # already recorded in worker:<id>, so a retried call never takes a second job), "paused",
 # or nil.
 _RESERVE_BODY = """
+-- Whether a payload can go into the record as it is: JSON by a strict reading (no NaN, hex
+-- or leading zeros, which cjson reads by default) and no control bytes (cjson accepts them
+-- inside strings; Ruby's parser does not). Anything else goes in as a JSON string, and the
+-- worker replaces it with a readable form right after (see ``readable_record``).
+local function embeddable(raw)
+  if string.find(raw, '[%z\1-\31]') then
+    return false
+  end
+  local lenient = cjson.decode_invalid_numbers()
+  cjson.decode_invalid_numbers(false)
+  local ok = pcall(cjson.decode, raw)
+  cjson.decode_invalid_numbers(lenient)
+  return ok
+end
 local current = redis.call('GET', KEYS[2])
 if current then
   return {0, '', current}
@@ -45,7 +59,7 @@ for i = 3, #KEYS do
   local raw = redis.call('LPOP', KEYS[i])
   if raw then
     local payload = raw
-    if not pcall(cjson.decode, raw) then
+    if not embeddable(raw) then
       payload = cjson.encode(raw)
     end
     local record = '{"queue":' .. ARGV[i - 1] .. ',"run_at":"' .. ARGV[1] ..
@@ -102,6 +116,28 @@ def _read_reserve(reply: Any, queues: Sequence[str]) -> Reserved | str | None:
     if int(index) == 0:
         return _resumed(record)
     return Reserved(queues[int(index) - 1], raw, record)
+
+
+# KEYS: worker:<id>. ARGV: the record expected there, its replacement.
+REPLACE_RECORD = Script(
+    """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+)
+
+
+def worker_record(queue: str, run_at: str, payload: Any) -> bytes:
+    """``worker:<id>`` as Ruby writes it: queue, run_at, payload (what the script builds)."""
+    return codec.encode({"queue": queue, "run_at": run_at, "payload": payload})
+
+
+def embeds(job: Reserved) -> bool:
+    """Whether the reserve script put the payload's own bytes into the record."""
+    return job.record.endswith(b'"payload":' + job.raw + b"}")
 
 
 def _resumed(record: bytes) -> Reserved:
@@ -193,6 +229,13 @@ class LifecycleOps:
     def unregister(self) -> Operation[None]:
         """Ruby's pipelined unregister: registry, job, start time, heartbeat, own stats."""
         yield from unregister_worker(self.keys, self.worker_id)
+
+    def replace_record(self, job: Reserved, payload: Any) -> Operation[Reserved]:
+        """Rewrite the job's record with ``payload`` (when the script could not embed it)."""
+        run_at = str(codec.decode(job.record).get("run_at", ""))
+        record = worker_record(job.queue, run_at, payload)
+        yield REPLACE_RECORD.call([self.keys.worker(self.worker_id)], [job.record, record])
+        return Reserved(job.queue, job.raw, record)
 
     def current_job(self) -> Operation[bytes | None]:
         """``worker:<id>``: the job this worker has recorded as in flight, if any."""

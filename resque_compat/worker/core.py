@@ -25,9 +25,9 @@ from .. import codec, timefmt
 from ..connection import RedisSettings
 from ..errors import DecodeError
 from ..failure import Failure, FailureBackend, RedisBackend
-from ..job import JobRegistry, default_registry, payload_for_failure
+from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
 from ..store import SyncDriver
-from ..store.lifecycle import LifecycleOps, Reserved
+from ..store.lifecycle import LifecycleOps, Reserved, embeds
 from . import runner
 from .heartbeat import Heartbeat
 from .proctitle import ProcessTitles
@@ -179,7 +179,9 @@ class Worker:
     def process(self, job: Reserved) -> Reservation:
         """Run one reserved job, record how it ended, finish it and reserve the next."""
         self.state.idle = False
-        result = self.run(job)
+        payload = runner.read_payload(job.raw)
+        job = self._readable(job, payload)
+        result = self.run(job, payload)
         if not result.ok:
             self.record_failure(job, result)
         reserve_next = not (self.state.shutdown or self.state.paused)
@@ -191,8 +193,21 @@ class Worker:
             )
         )
 
-    def run(self, job: Reserved) -> runner.JobResult:
-        payload = runner.read_payload(job.raw)
+    def _readable(self, job: Reserved, payload: Payload | PayloadError) -> Reserved:
+        """Make sure ``worker:<id>`` reads as a runnable job for every tool, Ruby's included.
+
+        The reserve script embeds a payload as it is only when it is plain JSON; anything
+        else (not JSON, too deep, control bytes) is rewritten here, as failure records keep
+        it, so that Ruby's Worker#job, pruning and resque-web can read the record.
+        """
+        if isinstance(payload, Payload) and embeds(job):
+            return job
+        replacement = payload_for_failure(job.raw)
+        return self._with_redis_retry(
+            lambda: self.driver.run(self.ops.replace_record(job, replacement))
+        )
+
+    def run(self, job: Reserved, payload: Payload | PayloadError) -> runner.JobResult:
         class_name = runner.class_name_of(payload)
         log.info("got: (Job{%s} | %s)", job.queue, class_name)
         if not self.settings.fork_per_job:
@@ -303,7 +318,7 @@ class Worker:
     def _resolve_queues(self) -> None:
         selector = self.settings.queues
         if selector.dynamic:
-            known = self.driver.run(self.ops.known_queues())
+            known = self._with_redis_retry(lambda: self.driver.run(self.ops.known_queues()))
             queues = selector.resolve(known)
         else:
             queues = list(selector.patterns)

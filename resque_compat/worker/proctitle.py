@@ -19,7 +19,8 @@ class ProcessTitles:
     prefix: str = ""
 
     def _set(self, text: str) -> str:
-        title = f"{self.prefix}resque-{self.version}: {text}"
+        # A NUL (from a payload's class name, say) would make setproctitle raise.
+        title = f"{self.prefix}resque-{self.version}: {text}".replace("\0", "\\0")
         setproctitle.setproctitle(title)
         return title
 

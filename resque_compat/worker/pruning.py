@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from .. import codec, timefmt
 from ..errors import DecodeError
 from ..failure import Failure, FailureBackend
@@ -119,7 +121,11 @@ class Pruner:
 
     def _job_of(self, ops: PruneOps, worker_id: str) -> Any:
         """The worker's in-flight job as Ruby would read it; the raw text when not JSON."""
-        raw = self.driver.run(ops.job_of(worker_id))
+        try:
+            raw = self.driver.run(ops.job_of(worker_id))
+        except redis.ResponseError as error:  # not a string at all (WRONGTYPE)
+            log.warning("worker:%s cannot be read (%s); pruning it anyway", worker_id, error)
+            return None
         if not raw:
             return None
         try:
