@@ -1,0 +1,21 @@
+"""The scenarios of ``python -m bench``, in the order a full run takes them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..context import Context
+from . import commands, enqueue, latency, payloads, rss, rtt, throughput
+
+Scenario = Callable[[Context], None]
+
+SCENARIOS: dict[str, tuple[Scenario, str]] = {
+    "rtt": (rtt.run, "round-trip limit from redis-benchmark (always run: it is a baseline)"),
+    "throughput": (throughput.run, "worker jobs/s, no-op jobs, fork and no-fork, 1 process"),
+    "scaling": (throughput.run_scaling, "worker jobs/s with N processes (--count N)"),
+    "enqueue": (enqueue.run, "enqueue_to one by one, and enqueue_many"),
+    "latency": (latency.run, "idle worker pickup latency; idle worker's commands/s"),
+    "commands": (commands.run, "Redis commands and round trips per job (MONITOR)"),
+    "rss": (rss.run, "worker resident memory after N jobs"),
+    "payloads": (payloads.run, "enqueue and worker throughput with 1 KiB and 100 KiB args"),
+}
