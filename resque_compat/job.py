@@ -186,6 +186,9 @@ class JobSpec:
 
     def _perform_around(self, args: Sequence[Any]) -> bool:
         """Around hooks are generator functions that ``yield`` where the job runs."""
+        if not self.hooks["around_perform"]:
+            self.perform(*args)
+            return True
         performed = False
         with contextlib.ExitStack() as stack:
             for hook in self.hooks["around_perform"]:

@@ -14,6 +14,7 @@ Failure timestamps (``failed_at``, ``retried_at``) belong to ``resque_compat.fai
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import datetime, timezone
 
@@ -23,7 +24,14 @@ def local_now() -> datetime:
 
 
 def run_at(now: float | None = None) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+    second = int(time.time() if now is None else now)
+    return _run_at(second)
+
+
+@functools.lru_cache(maxsize=2)
+def _run_at(second: int) -> str:
+    """Formatted once per second: a busy worker asks for it once per job."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
 
 
 def started(now: datetime | None = None) -> str:

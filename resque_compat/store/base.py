@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import redis
 import redis.asyncio
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 T = TypeVar("T")
 Arg = bytes | str | int | float
@@ -77,10 +77,21 @@ def _script_to_load(batch_: Batch[Any], error: NoScriptError) -> str:
 
 
 class SyncDriver:
-    """Runs operations on a blocking redis-py client."""
+    """Runs operations on a blocking redis-py client.
 
-    def __init__(self, client: redis.Redis) -> None:
+    ``dedicated=True`` (the worker's driver, used by one thread) sends script calls over a
+    connection of its own, straight through redis-py's connection layer: a busy worker's one
+    command per job then skips the client's per-command bookkeeping (pool, events, metrics),
+    about 30 µs of CPU a job.
+    """
+
+    def __init__(self, client: redis.Redis, dedicated: bool = False) -> None:
         self.client = client
+        self._connection: Any = client.connection_pool.make_connection() if dedicated else None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.disconnect()
 
     def run(self, operation: Operation[T]) -> T:
         try:
@@ -105,11 +116,25 @@ class SyncDriver:
 
     def _send(self, commands: tuple[Command, ...]) -> list[Any]:
         if len(commands) == 1:
+            if self._connection is not None and commands[0][0] == "EVALSHA":
+                return [self._call_directly(commands[0])]
             return [self.client.execute_command(*commands[0])]
         with self.client.pipeline(transaction=False) as pipe:
             for command in commands:
                 pipe.execute_command(*command)
             return pipe.execute()
+
+    def _call_directly(self, command: Command) -> Any:
+        """One command on the dedicated connection; a script's reply needs no parsing."""
+        connection = self._connection
+        try:
+            connection.send_command(*command)
+            return connection.read_response()
+        except ResponseError:
+            raise  # the reply was read: the connection is in step
+        except BaseException:
+            connection.disconnect()  # a reply may be pending: start afresh next time
+            raise
 
 
 class AsyncDriver:

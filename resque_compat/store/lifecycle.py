@@ -16,6 +16,7 @@ the script.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -181,12 +182,8 @@ class LifecycleOps:
             ("SET", self.keys.worker_started(self.worker_id), started),
         )
 
-    def _reserve_keys(self, queues: Sequence[str]) -> list[str]:
-        return [
-            self.keys.pause_all(),
-            self.keys.worker(self.worker_id),
-            *(self.keys.queue(q) for q in queues),
-        ]
+    def _reserve_keys(self, queues: Sequence[str]) -> tuple[str, ...]:
+        return _reserve_keys(self.keys, self.worker_id, tuple(queues))
 
     def reserve(
         self, queues: Sequence[str], queue_json: Sequence[bytes], run_at: str
@@ -204,11 +201,7 @@ class LifecycleOps:
         reserve: bool,
     ) -> Operation[Reserved | str | None]:
         """Finish the current job (Ruby's done_working) and reserve the next, in one call."""
-        keys = [
-            *self._reserve_keys(queues),
-            self.keys.stat("processed"),
-            self.keys.worker_stat("processed", self.worker_id),
-        ]
+        keys = _done_and_reserve_keys(self.keys, self.worker_id, tuple(queues))
         args = [run_at, *queue_json, finished.record, "1" if reserve else "0"]
         reply = yield DONE_AND_RESERVE.call(keys, args)
         return _read_reserve(reply, queues)
@@ -244,6 +237,21 @@ class LifecycleOps:
 
     def known_queues(self) -> Operation[list[str]]:
         return texts((yield one(("SMEMBERS", self.keys.queues()))))
+
+
+@functools.lru_cache(maxsize=8)
+def _reserve_keys(keys: Keys, worker_id: str, queues: tuple[str, ...]) -> tuple[str, ...]:
+    """Built once per queue list: a busy worker needs them once per job."""
+    return (keys.pause_all(), keys.worker(worker_id), *(keys.queue(q) for q in queues))
+
+
+@functools.lru_cache(maxsize=8)
+def _done_and_reserve_keys(keys: Keys, worker_id: str, queues: tuple[str, ...]) -> tuple[str, ...]:
+    return (
+        *_reserve_keys(keys, worker_id, queues),
+        keys.stat("processed"),
+        keys.worker_stat("processed", worker_id),
+    )
 
 
 def unregister_worker(keys: Keys, worker_id: str) -> Operation[None]:

@@ -72,7 +72,7 @@ class Worker:
         self.id = f"{settings.hostname}:{os.getpid()}:{settings.queues.label}"
         self.redis_settings = redis_settings
         self.client = redis_settings.client()
-        self.driver = SyncDriver(self.client)
+        self.driver = SyncDriver(self.client, dedicated=True)
         self.ops = LifecycleOps(self.keys, self.id)
         self.titles = ProcessTitles(settings.resque_version, settings.procline_prefix)
         self.inbox = SignalInbox(settings.shutdown.graceful_term)
@@ -171,6 +171,7 @@ class Worker:
             self._standby = None
         self._reap_children(block=True)
         self.waiter.close()
+        self.driver.close()
         self.inbox.close()
         self.client.close()
 

@@ -74,7 +74,13 @@ class SignalInbox:
         self.pending.append(self.table[signal.Signals(signum)])
 
     def take(self) -> list[Action]:
-        """The actions received since the last call, in order; drains the self-pipe."""
+        """The actions received since the last call, in order; drains the self-pipe.
+
+        Cheap when nothing arrived (the busy loop calls it once per job): every byte in the
+        pipe comes with an action, so the pipe needs draining only when there is one.
+        """
+        if not self.pending:
+            return []
         self._drain()
         actions = list(self.pending)
         self.pending.clear()
