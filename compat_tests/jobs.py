@@ -55,6 +55,10 @@ def noop(*_args: Any) -> None:
 
 @job("FileServe", queue="file_serve")
 def file_serve(*args: Any) -> None:
+    """Records its arguments; ``FileServe("busy")`` first stays mid-job for 30 s, as the
+    web_ui_reads recording's job did while resque-web looked at its worker."""
+    if args == ("busy",):
+        time.sleep(30)
     record(*args)
 
 
@@ -112,3 +116,8 @@ class CustomError(Exception):
 @job("Deep::NestedJob", queue="file_serve")
 def nested_job() -> None:
     raise CustomError
+
+
+@job("Boom", queue="file_serve")
+def boom() -> None:
+    raise RuntimeError("boom")

@@ -14,6 +14,10 @@ Where ours deliberately differs, the test says so and asserts the stronger behav
 - A forked child never connects to Redis (no ``ping``); the parent writes its failure.
 - Exception names and messages are Python's (``ZeroDivisionError: division by zero``), except
   Resque's own (``Resque::DirtyExit``...); they are compared through a table below.
+- A payload that cannot run, and a dead worker whose record is not JSON, make Ruby's worker
+  crash (losing the job) or abort its start; ours records them and goes on.
+- ``worker_idle_heartbeat`` is timing-dependent in Ruby too: its titles, the repeated
+  heartbeats and the final unregister are compared, not the number of poll cycles.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import os
 import socket
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -326,3 +331,90 @@ def test_time_formats_in_a_non_utc_zone(redis_url: str, raw_redis: redis.Redis) 
     assert record["failed_at"].endswith((" EST", " EDT"))
     assert "<TIME_RUBY_TO_S>" in json.dumps(recording.data)
     assert os.environ.get("TZ") != "America/New_York"
+
+
+def test_web_ui_reads_the_same_keyspace_mid_job(redis_url: str, raw_redis: redis.Redis) -> None:
+    """What resque-web and Ruby's inspection API read while a worker is mid-job, after one
+    failure: the keyspace the Python worker shows then is the one Ruby's showed."""
+    recording = ref.load("web_ui_reads")
+    resque = Resque.from_url(redis_url)
+    resque.enqueue_to("file_serve", "Boom")
+    resque.enqueue_to("file_serve", "FileServe", "busy")
+    resque.enqueue_to("file_serve", "FileServe", "waiting")
+    with PythonWorker(redis_url, "file_serve") as worker:
+        worker_id = worker.wait_registered()
+        wait_for(
+            lambda: b"busy" in (raw_redis.get(f"resque:worker:{worker_id}") or b""),
+            what="the busy job",
+        )
+        normalizer = recording.normalizer(host=socket.gethostname(), pids={worker.pid})
+        mid_job = ref.dump_keyspace(raw_redis, normalizer=normalizer)
+        worker.signal(15)
+        assert worker.wait() == 0
+    expected = recording.snapshot("mid_job")
+    mid_job = {k: v for k, v in mid_job.items() if k.startswith("resque:")}
+    _collapse_failure_details(mid_job)
+    _collapse_failure_details(expected)
+    ref.assert_keyspace_equal(mid_job, expected)
+
+
+def _collapse_failure_details(keyspace: dict[str, Any]) -> None:
+    """Python's exception text and frames differ from Ruby's by design (see module doc)."""
+    failed = keyspace.get("resque:failed")
+    if failed is not None:
+        failed["value"] = [_contract_of_failure(v) for v in failed["value"]]
+
+
+def test_a_dead_worker_with_a_bad_record_does_not_stop_startup(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    """Ruby aborts every worker start on it (the dead entry stays, the job is never run);
+    ours prunes the dead worker, keeps its unreadable record in a failure, and works."""
+    recording = ref.load("prune_dead_workers_bad_payload")
+    Resque.from_url(redis_url).enqueue_to("file_serve", "FileServe", 1)
+    for command in recording.commands[2:6]:
+        raw_redis.execute_command(*[str(arg) for arg in command])
+    run_worker(redis_url, "file_serve")
+    assert raw_redis.llen("resque:queue:file_serve") == 0
+    assert raw_redis.smembers("resque:workers") == set()
+    [record] = failures(raw_redis)
+    assert record["exception"] == "Resque::PruneDeadWorkerDirtyExit"
+    assert record["worker"] == "otherhost:4545:q1,q2"
+    assert record["payload"]["class"] == "ResqueCompat::UnreadablePayload"
+    assert record["payload"]["args"][0] == "not json at all"
+
+
+def test_idle_heartbeats_pause_and_quit(redis_url: str, raw_redis: redis.Redis) -> None:
+    """The idle half of worker_idle_heartbeat (timing-dependent in Ruby too): repeated
+    heartbeats, USR2/CONT and pause-all-workers titles, QUIT's unregister."""
+    recording = ref.load("worker_idle_heartbeat")
+    titles = recording.observations["process_titles"]
+    with (
+        CommandCapture(redis_url) as capture,
+        PythonWorker(
+            redis_url, "file_serve", "--interval", "0.5", "--heartbeat-interval", "1"
+        ) as worker,
+    ):
+        worker.wait_registered()
+        seen = []
+        for signum, key in ((0, "idle"), (12, "after_USR2"), (18, "after_CONT")):
+            if signum:
+                worker.signal(signum)
+            wait_for(lambda key=key: _title(worker.pid) == titles[key], what=key)  # type: ignore[misc]
+            seen.append(_title(worker.pid))
+        capture.control.set("resque:pause-all-workers", "true")
+        wait_for(lambda: _title(worker.pid) == titles["with_pause_all_workers"], what="paused")
+        capture.control.delete("resque:pause-all-workers")
+        time.sleep(1.5)
+        worker.signal(3)
+        assert worker.wait() == 0, worker.output()
+    normalizer = recording.normalizer(host=socket.gethostname(), pids={worker.pid})
+    actual = normalizer.commands(capture.commands)
+    assert heartbeat_writes(actual) >= 3
+    quit_call = next(c for c in recording.calls if "QUIT" in c.text)
+    unregister = resque_writes(recording.commands[quit_call.first_command_index :])
+    assert resque_writes(actual)[-len(unregister) :] == unregister
+
+
+def _title(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
