@@ -370,7 +370,7 @@ def _reserve(client: redis.Redis, raw: bytes) -> bytes:
     client.rpush(KEYS.queue(CHAOS_QUEUE), raw)
     ops = LifecycleOps(KEYS, worker_id)
     reserved = SyncDriver(client).run(
-        ops.reserve([CHAOS_QUEUE], [codec.encode(CHAOS_QUEUE)], "2026-11-28T06:52:30Z")
+        ops.reserve([CHAOS_QUEUE], "2026-11-28T06:52:30Z")
     )
     assert isinstance(reserved, Reserved) and reserved.raw == raw
     record = client.get(KEYS.worker(worker_id))

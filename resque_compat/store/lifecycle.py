@@ -185,24 +185,23 @@ class LifecycleOps:
     def _reserve_keys(self, queues: Sequence[str]) -> tuple[str, ...]:
         return _reserve_keys(self.keys, self.worker_id, tuple(queues))
 
-    def reserve(
-        self, queues: Sequence[str], queue_json: Sequence[bytes], run_at: str
-    ) -> Operation[Reserved | str | None]:
+    def reserve(self, queues: Sequence[str], run_at: str) -> Operation[Reserved | str | None]:
         """Pop the first job in priority order and record it, in one script call."""
-        reply = yield RESERVE.call(self._reserve_keys(queues), [run_at, *queue_json])
+        names = _queue_names_json(tuple(queues))
+        reply = yield RESERVE.call(self._reserve_keys(queues), [run_at, *names])
         return _read_reserve(reply, queues)
 
     def done_and_reserve(
         self,
         finished: Reserved,
         queues: Sequence[str],
-        queue_json: Sequence[bytes],
         run_at: str,
         reserve: bool,
     ) -> Operation[Reserved | str | None]:
         """Finish the current job (Ruby's done_working) and reserve the next, in one call."""
         keys = _done_and_reserve_keys(self.keys, self.worker_id, tuple(queues))
-        args = [run_at, *queue_json, finished.record, "1" if reserve else "0"]
+        names = _queue_names_json(tuple(queues))
+        args = [run_at, *names, finished.record, "1" if reserve else "0"]
         reply = yield DONE_AND_RESERVE.call(keys, args)
         return _read_reserve(reply, queues)
 
@@ -230,10 +229,16 @@ class LifecycleOps:
         yield REPLACE_RECORD.call([self.keys.worker(self.worker_id)], [job.record, record])
         return Reserved(job.queue, job.raw, record)
 
-    def current_job(self) -> Operation[bytes | None]:
-        """``worker:<id>``: the job this worker has recorded as in flight, if any."""
+    def current_job(self) -> Operation[Any]:
+        """``worker:<id>`` decoded: the job this worker has recorded as in flight (its text
+        when it is not JSON), or None."""
         reply: bytes | None = yield one(("GET", self.keys.worker(self.worker_id)))
-        return reply
+        if not reply:
+            return None
+        try:
+            return codec.decode(reply)
+        except DecodeError:
+            return reply.decode("utf-8", "surrogateescape")
 
     def known_queues(self) -> Operation[list[str]]:
         return texts((yield one(("SMEMBERS", self.keys.queues()))))
@@ -243,6 +248,12 @@ class LifecycleOps:
 def _reserve_keys(keys: Keys, worker_id: str, queues: tuple[str, ...]) -> tuple[str, ...]:
     """Built once per queue list: a busy worker needs them once per job."""
     return (keys.pause_all(), keys.worker(worker_id), *(keys.queue(q) for q in queues))
+
+
+@functools.lru_cache(maxsize=8)
+def _queue_names_json(queues: tuple[str, ...]) -> tuple[bytes, ...]:
+    """Queue names as JSON strings for the record the script builds (our codec's bytes)."""
+    return tuple(codec.encode(name) for name in queues)
 
 
 @functools.lru_cache(maxsize=8)

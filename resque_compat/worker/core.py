@@ -17,13 +17,12 @@ import select
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import redis
 
-from .. import codec, timefmt
+from .. import timefmt
 from ..connection import RedisSettings
-from ..errors import DecodeError
 from ..failure import Failure, FailureBackend, RedisBackend
 from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
 from ..store import SyncDriver
@@ -80,7 +79,6 @@ class Worker:
         self.waiter = IdleWaiter(self.client, self.keys)
         self.state = RunState()
         self._queues: list[str] = []
-        self._queue_json: list[bytes] = []
         self._exiting: list[runner.Child] = []
         self._standby: runner.Standby | None = None
 
@@ -151,7 +149,7 @@ class Worker:
         """Ruby's unregister_worker: fail a job still recorded, then remove every trace."""
         self.heartbeat.stop()
         try:
-            job = _decode_record(self.driver.run(self.ops.current_job()))
+            job = self.driver.run(self.ops.current_job())
             if job:
                 failure = in_flight_failure(self.id, job)
                 if error is not None and not isinstance(error, KeyboardInterrupt):
@@ -188,9 +186,7 @@ class Worker:
         reserve_next = not (self.state.shutdown or self.state.paused)
         return self._with_redis_retry(
             lambda: self.driver.run(
-                self.ops.done_and_reserve(
-                    job, self._queues, self._queue_json, timefmt.run_at(), reserve_next
-                )
+                self.ops.done_and_reserve(job, self._queues, timefmt.run_at(), reserve_next)
             )
         )
 
@@ -311,9 +307,7 @@ class Worker:
             return "paused"
         self._resolve_queues()
         return self._with_redis_retry(
-            lambda: self.driver.run(
-                self.ops.reserve(self._queues, self._queue_json, timefmt.run_at())
-            )
+            lambda: self.driver.run(self.ops.reserve(self._queues, timefmt.run_at()))
         )
 
     def _resolve_queues(self) -> None:
@@ -323,9 +317,7 @@ class Worker:
             queues = selector.resolve(known)
         else:
             queues = list(selector.patterns)
-        if queues != self._queues:
-            self._queues = queues
-            self._queue_json = [codec.encode(name) for name in queues]
+        self._queues = queues
 
     def wait(self, reservation: Reservation) -> None:
         if reservation == "paused" or self.state.paused:
@@ -392,16 +384,6 @@ class Worker:
                 if self.state.shutdown and delay > 1:
                     raise
                 delay = min(delay * 2, REDIS_RETRY_MAX)
-
-
-def _decode_record(raw: bytes | None) -> Any:
-    """The ``worker:<id>`` record (``{"queue","run_at","payload"}``), or its text if not JSON."""
-    if not raw:
-        return None
-    try:
-        return codec.decode(raw)
-    except DecodeError:
-        return raw.decode("utf-8", "surrogateescape")
 
 
 def _with_error(failure: Failure, error: BaseException) -> Failure:
