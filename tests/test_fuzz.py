@@ -31,10 +31,9 @@ from resque_compat.devserver import RedisServerProcess
 from resque_compat.errors import DecodeError
 from resque_compat.job import UNREADABLE_PAYLOAD_CLASS, PayloadError
 from resque_compat.keys import Keys
-from resque_compat.store import SyncDriver
-from resque_compat.store.lifecycle import LifecycleOps, Reserved
+from resque_compat.store.lifecycle import Reserved
 from resque_compat.worker import QueueSelector, Worker, WorkerSettings
-from resque_compat.worker.runner import JobResult, perform
+from resque_compat.worker.runner import JobResult, perform, read_payload
 from tests.chaos.jobs import CHAOS_QUEUE, RAN_KEY
 from tests.chaos.procs import WorkerProcess, worker_env
 from tests.workerproc import text
@@ -357,24 +356,27 @@ def test_fuzzer_inputs_through_perform() -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzz_redis(redis_server: RedisServerProcess) -> Iterator[redis.Redis]:
+def fuzz_redis(redis_server: RedisServerProcess) -> Iterator[tuple[redis.Redis, Worker]]:
     client = redis.Redis(port=redis_server.port)
-    yield client
+    worker = Worker(
+        WorkerSettings(QueueSelector.parse(CHAOS_QUEUE)), RedisSettings.from_url(redis_server.url)
+    )
+    yield client, worker
+    worker.close()
     client.close()
 
 
-def _reserve(client: redis.Redis, raw: bytes) -> bytes:
-    """Push ``raw`` and let the worker's reserve script take it: the ``worker:<id>`` record."""
-    worker_id = f"{HOST}:1:{CHAOS_QUEUE}"
-    client.delete(KEYS.queue(CHAOS_QUEUE), KEYS.worker(worker_id))
+def _reserve(fixture: tuple[redis.Redis, Worker], raw: bytes) -> bytes:
+    """Push ``raw`` and take it as the worker does (the reserve script, then the rewrite of a
+    record the script could not make readable): the ``worker:<id>`` record left."""
+    client, worker = fixture
+    client.delete(KEYS.queue(CHAOS_QUEUE), KEYS.worker(worker.id))
     client.rpush(KEYS.queue(CHAOS_QUEUE), raw)
-    ops = LifecycleOps(KEYS, worker_id)
-    reserved = SyncDriver(client).run(
-        ops.reserve([CHAOS_QUEUE], "2026-11-28T06:52:30Z")
-    )
+    reserved = worker.driver.run(worker.ops.reserve([CHAOS_QUEUE], "2026-11-28T06:52:30Z"))
     assert isinstance(reserved, Reserved) and reserved.raw == raw
-    record = client.get(KEYS.worker(worker_id))
-    assert record == reserved.record
+    job = worker.readable(reserved, read_payload(raw))
+    record = client.get(KEYS.worker(worker.id))
+    assert record == job.record
     return bytes(record)
 
 
@@ -384,8 +386,11 @@ def _reserve(client: redis.Redis, raw: bytes) -> bytes:
 @example(b"[" * 2000)
 @example(b'{"class":"ChaosJob","args":["\\u0000"]}')
 @example(b"0")
+@example(b'{"class":"ChaosJob","args":["raw\nnewline",0]}')
+@example(b'{"class":"ChaosJob","args":["raw \x01 control",0]}')
+@example(b'{\n  "class": "ChaosJob",\n  "args": [1, 0]\n}')
 def test_the_in_flight_record_is_json_keeping_the_payload(
-    fuzz_redis: redis.Redis, raw: bytes
+    fuzz_redis: tuple[redis.Redis, Worker], raw: bytes
 ) -> None:
     """resque-web, Ruby's Worker#job and every worker's pruning read ``worker:<id>``: it must
     be JSON holding the payload (decoded, or as text when the payload is not JSON)."""
@@ -396,9 +401,10 @@ def test_the_in_flight_record_is_json_keeping_the_payload(
 
 
 def holds(payload: Any, raw: bytes) -> bool:
-    """Whether an in-flight record's payload is the job: its JSON, or (not JSON) its text."""
-    if payload == raw.decode("utf-8", "surrogateescape"):
-        return True
+    """Whether an in-flight record's payload is the job: its JSON, or (a payload that cannot
+    run) the wrapper that keeps it whole."""
+    if isinstance(payload, dict) and payload.get("class") == UNREADABLE_PAYLOAD_CLASS:
+        return bool(base64.b64decode(payload["args"][1]) == raw)
     try:
         return bool(codec.decode(raw) == payload)
     except DecodeError:
@@ -418,10 +424,11 @@ def holds(payload: Any, raw: bytes) -> bool:
     ],
 )
 def test_regression_the_in_flight_record_of_a_number_json_refuses(
-    fuzz_redis: redis.Redis, raw: bytes
+    fuzz_redis: tuple[redis.Redis, Worker], raw: bytes
 ) -> None:
     record = codec.decode(_reserve(fuzz_redis, raw))
-    assert record["payload"] == raw.decode()
+    assert record["payload"]["class"] == UNREADABLE_PAYLOAD_CLASS
+    assert holds(record["payload"], raw)
 
 
 # -- the failure record -----------------------------------------------------------------------

@@ -179,7 +179,7 @@ class Worker:
         """Run one reserved job, record how it ended, finish it and reserve the next."""
         self.state.idle = False
         payload = runner.read_payload(job.raw)
-        job = self._readable(job, payload)
+        job = self.readable(job, payload)
         result = self.run(job, payload)
         if not result.ok:
             self.record_failure(job, result)
@@ -190,7 +190,7 @@ class Worker:
             )
         )
 
-    def _readable(self, job: Reserved, payload: Payload | PayloadError) -> Reserved:
+    def readable(self, job: Reserved, payload: Payload | PayloadError) -> Reserved:
         """Make sure ``worker:<id>`` reads as a runnable job for every tool, Ruby's included.
 
         The reserve script embeds a payload as it is only when it is plain JSON; anything
