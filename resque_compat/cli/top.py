@@ -13,6 +13,7 @@ import contextlib
 import curses
 import json
 import locale
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -89,7 +90,7 @@ def top(
     """Live view of queues, workers, failures and throughput (q quits)."""
     sampler = Sampler(settings, failures)
     try:
-        if once or batch or not click.get_text_stream("stdout").isatty():
+        if once or batch or not sys.stdout.isatty():
             run_batch(sampler, interval, 1 if once else iterations)
         else:
             run_live(sampler, interval, iterations)
