@@ -97,6 +97,19 @@ INDEX_QUEUE_HELP = (
 FILTER_QUEUE_HELP = "Only failures of this job queue."
 
 
+def filtered_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """What every bulk command takes: the --queue/--class filter, the backend, --json."""
+    for decorate in (
+        pass_settings,
+        json_option,
+        backend_options,
+        _class_option,
+        _queue_option(FILTER_QUEUE_HELP),
+    ):
+        function = decorate(function)
+    return function
+
+
 @dataclass(frozen=True)
 class Failures:
     """The failure backend of one command, and how job queues map to its lists."""
@@ -423,11 +436,7 @@ def _requeue_each(failures: Failures, entries: Sequence[FailedEntry]) -> int:
 
 
 @failed.command("retry-all")
-@_queue_option(FILTER_QUEUE_HELP)
-@_class_option
-@backend_options
-@json_option
-@pass_settings
+@filtered_options
 def retry_all(
     settings: RedisSettings,
     queue: str | None,
@@ -473,11 +482,7 @@ def _clear(failures: Failures, queue: str | None, class_name: str | None) -> int
 
 
 @failed.command()
-@_queue_option(FILTER_QUEUE_HELP)
-@_class_option
-@backend_options
-@json_option
-@pass_settings
+@filtered_options
 def clear(
     settings: RedisSettings,
     queue: str | None,
@@ -494,11 +499,7 @@ def clear(
 
 
 @failed.command("clear-retried")
-@_queue_option(FILTER_QUEUE_HELP)
-@_class_option
-@backend_options
-@json_option
-@pass_settings
+@filtered_options
 def clear_retried(
     settings: RedisSettings,
     queue: str | None,
