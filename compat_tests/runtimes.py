@@ -51,6 +51,17 @@ RUBY_RESQUE_VERSION = "3.0.0"
 
 RUBY_LIB_ENV = "RESQUE_RUBY_LIB"
 
+#: The shared Ruby source trees beside the checkout (``../shared/ruby``): CI and the project's
+#: machines have them, a user's machine usually does not. ``RESQUE_SHARED_RUBY`` overrides it.
+SHARED_RUBY = Path(os.environ.get("RESQUE_SHARED_RUBY", REPO_ROOT.parent / "shared" / "ruby"))
+
+#: Where the shared trees hold Ruby Resque 3.0.0, the version the rig is written against.
+SHARED_RESQUE_LIB = SHARED_RUBY / "resque-3.0.0" / "lib"
+
+#: Set (by ``scripts/test.sh`` when the shared trees are present, and by CI) to make a missing
+#: Ruby Resque an error instead of a skip: there, a Ruby test must never pass by skipping.
+REQUIRE_RUBY_ENV = "RESQUE_COMPAT_REQUIRE_RUBY"
+
 #: Environment variables Ruby Resque's worker reads. They are never inherited from the shell
 #: running pytest (a developer's ``QUEUE=...`` must not change a test); pass them in ``env``.
 RESQUE_WORKER_ENV_VARS = frozenset(
@@ -154,12 +165,15 @@ def ruby_resque_lib() -> str | None:
     """Where Ruby Resque comes from: a lib directory, ``""`` for the installed gem, or None.
 
     ``RESQUE_RUBY_LIB`` wins when it points at a directory holding ``resque.rb`` (Resque is
-    usually a source checkout on developer machines, not a gem). Otherwise the installed gem
-    is used if ``ruby -e 'require "resque"'`` works; None means Ruby Resque is unavailable.
+    usually a source checkout on developer machines, not a gem). Then come the shared source
+    trees beside the checkout (:data:`SHARED_RESQUE_LIB`, what CI uses), then the installed
+    gem if ``ruby -e 'require "resque"'`` works; None means Ruby Resque is unavailable.
     """
     from_env = _ruby_lib_from_env()
     if from_env is not None:
         return from_env
+    if (SHARED_RESQUE_LIB / "resque.rb").is_file() and shutil.which("ruby") is not None:
+        return str(SHARED_RESQUE_LIB.resolve())
     return "" if _resque_gem_installed() else None
 
 
@@ -181,6 +195,8 @@ def ruby_skip_reason() -> str | None:
 
 
 _RUBY_SKIP_REASON = ruby_skip_reason()
+if _RUBY_SKIP_REASON is not None and os.environ.get(REQUIRE_RUBY_ENV):
+    raise RuntimeError(f"{REQUIRE_RUBY_ENV} is set but Ruby Resque cannot run: {_RUBY_SKIP_REASON}")
 
 #: Marks a test that needs Ruby Resque; it is skipped, with the reason, when Resque is absent.
 requires_ruby = pytest.mark.skipif(_RUBY_SKIP_REASON is not None, reason=_RUBY_SKIP_REASON or "")

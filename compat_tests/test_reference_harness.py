@@ -35,7 +35,8 @@ from compat_tests.reference import (
 )
 
 SCENARIOS = ref.scenarios()
-SHARED_REFERENCE = Path("/work/shared/resque-reference")
+#: The upstream recordings beside the checkout (``../shared/resque-reference``).
+SHARED_REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "resque-reference"
 # The raw examples were taken on 2026-11-28 around 07:18-07:19 UTC (see their heartbeats).
 RECORDED_AROUND = datetime(2026, 11, 28, 7, 19, tzinfo=timezone.utc)
 PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from compat_tests import runtimes
 from compat_tests.runtimes import (
     RUBY_RESQUE_VERSION,
     ProcessReaper,
@@ -77,6 +78,7 @@ def registered_workers(raw_redis: redis.Redis) -> set[str]:
 def test_ruby_skip_reason_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without a usable RESQUE_RUBY_LIB (and no gem) the skip reason says what to set."""
     monkeypatch.setenv("RESQUE_RUBY_LIB", "/nonexistent/resque/lib")
+    monkeypatch.setattr(runtimes, "SHARED_RESQUE_LIB", Path("/nonexistent/shared/resque/lib"))
     if ruby_resque_lib() == "":
         pytest.skip("the resque gem is installed, so Ruby Resque is found without the variable")
     reason = ruby_skip_reason()
