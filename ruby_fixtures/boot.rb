@@ -6,7 +6,8 @@
 # Environment:
 #   RESQUE_RUBY_LIB      path to Ruby Resque's lib/ directory (a source checkout);
 #                        empty/unset means "use the installed resque gem".
-#   REDIS_URL            redis://host:port/db of the server under test (required).
+#   REDIS_URL            redis://host:port/db of the server under test (required);
+#                        with Resque 1.x it is handed over as "host:port:db".
 #   MULTI_JSON_ADAPTER   MultiJson adapter to pin: json_gem (default) or oj, ...
 #
 # The JSON adapter is pinned explicitly because MultiJson otherwise picks the
@@ -32,11 +33,20 @@ rescue LoadError, MultiJson::AdapterError => e
 end
 
 require "resque"
+require "uri"
 
 redis_url = ENV.fetch("REDIS_URL", "")
 if redis_url.empty?
   warn "boot.rb: REDIS_URL must be set (redis://host:port/db)"
   exit 3
+end
+
+# Resque 1.x hands a redis:// URL to Redis.connect, which redis-rb 4 no longer has; its
+# other accepted form, "host:port:db", goes through Redis.new and works with every version.
+if Resque::VERSION.start_with?("1.")
+  uri = URI.parse(redis_url)
+  db = uri.path.to_s.delete_prefix("/")
+  redis_url = "#{uri.host}:#{uri.port || 6379}:#{db.empty? ? 0 : db}"
 end
 Resque.redis = redis_url
 
