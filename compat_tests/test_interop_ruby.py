@@ -331,6 +331,7 @@ job = worker && worker.job
   "state" => worker && worker.state,
   "idle" => worker && worker.idle?,
   "job" => job,
+  "processing" => worker && worker.processing,
   "run_at" => job && job["run_at"] && Time.parse(job["run_at"]).to_i,
   "started" => worker && worker.started,
   "started_at" => worker && Time.parse(worker.started).to_i,
@@ -420,6 +421,7 @@ def test_ruby_describes_the_worker_idle_busy_and_after_a_failure(
     assert list(busy["job"]) == ["queue", "run_at", "payload"]
     assert busy["job"]["queue"] == "compat"
     assert busy["job"]["payload"] == {"class": "Slow", "args": [5, "mid-job"]}
+    assert busy["processing"] == busy["job"]
     assert abs(busy["now"] - busy["run_at"]) < 60
     assert busy["info"]["working"] == 1
 
