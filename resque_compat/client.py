@@ -16,7 +16,7 @@ import redis
 
 from . import activejob, codec
 from .connection import RedisSettings
-from .errors import DecodeError, NoClassError, NoQueueError, UnknownJobError
+from .errors import DecodeError, NoClassError, NoQueueError, ReplicationError, UnknownJobError
 from .job import JobRegistry, JobSpec, Payload, PayloadError, default_registry
 from .store import Schema, SyncDriver
 from .store.base import Operation
@@ -27,12 +27,20 @@ JobRef = JobSpec | str
 
 @dataclass
 class ClientOptions:
-    """How a producer writes: JSON flavour, inline mode, what ``info`` reports."""
+    """How a producer writes: JSON flavour, inline mode, what ``info`` reports.
+
+    ``wait_replicas`` (opt-in, 0 = off) makes every enqueue wait, in the same round trip, for
+    that many replicas to hold it (``WAIT``), at most ``wait_timeout_ms``; fewer raises
+    :class:`ReplicationError`. It closes async replication's window for enqueues at the cost
+    measured in docs/operating.md.
+    """
 
     json_style: codec.JsonStyle = codec.JsonStyle.JSON_GEM
     inline: bool = False
     environment: str = "development"
     registry: JobRegistry = field(default_factory=lambda: default_registry)
+    wait_replicas: int = 0
+    wait_timeout_ms: int = 1000
 
 
 class ResqueOperations:
@@ -71,6 +79,8 @@ class ResqueOperations:
             return None
         if self.options.inline:
             self._perform_inline(class_name, payload)
+        elif self.options.wait_replicas:
+            yield from self._push_replicated(queue, [payload])
         else:
             yield from self.schema.queues.push(queue, payload)
         if spec is not None:
@@ -92,8 +102,24 @@ class ResqueOperations:
         _check_queue(queue)
         class_name, _spec = self.resolve(job)
         payloads = [self.encode(class_name, args) for args in arg_lists]
-        yield from self.schema.queues.push_many(queue, payloads)
+        if self.options.wait_replicas and payloads:
+            yield from self._push_replicated(queue, payloads)
+        else:
+            yield from self.schema.queues.push_many(queue, payloads)
         return len(payloads)
+
+    def _push_replicated(self, queue: str, payloads: Sequence[bytes]) -> Operation[None]:
+        """Push, then insist that ``wait_replicas`` replicas hold the jobs (``WAIT``)."""
+        wanted, timeout = self.options.wait_replicas, self.options.wait_timeout_ms
+        _length, acked = yield from self.schema.queues.push_replicated(
+            queue, payloads, wanted, timeout
+        )
+        if acked < wanted:
+            raise ReplicationError(
+                f"{len(payloads)} job(s) on queue {queue!r} reached the master but only "
+                f"{acked} of {wanted} replica(s) within {timeout} ms: a failover now loses them",
+                acked,
+            )
 
     def dequeue(self, job: JobRef, args: Sequence[Any]) -> Operation[int | None]:
         """Ruby's ``Resque.dequeue``: from the job's queue, hooks around ``Job.destroy``."""

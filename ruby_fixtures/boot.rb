@@ -41,13 +41,23 @@ if redis_url.empty?
   exit 3
 end
 
-# Resque 1.x hands a redis:// URL to Redis.connect, which redis-rb 4 no longer has; its
-# other accepted form, "host:port:db", goes through Redis.new and works with every version.
-if Resque::VERSION.start_with?("1.")
+if redis_url.start_with?("redis+sentinel://")
+  # resque-compat's Sentinel URL, redis+sentinel://host:port,host:port/name[/db], as
+  # redis-rb's own options: the master named `name`, found through those Sentinels.
+  hosts, name, db = redis_url.delete_prefix("redis+sentinel://").split("/")
+  sentinels = hosts.split(",").map do |address|
+    host, port = address.split(":")
+    { host: host, port: Integer(port) }
+  end
+  Resque.redis = Redis.new(url: "redis://#{name}/#{db || 0}", sentinels: sentinels, role: :master)
+elsif Resque::VERSION.start_with?("1.")
+  # Resque 1.x hands a redis:// URL to Redis.connect, which redis-rb 4 no longer has; its
+  # other accepted form, "host:port:db", goes through Redis.new and works with every version.
   uri = URI.parse(redis_url)
   db = uri.path.to_s.delete_prefix("/")
-  redis_url = "#{uri.host}:#{uri.port || 6379}:#{db.empty? ? 0 : db}"
+  Resque.redis = "#{uri.host}:#{uri.port || 6379}:#{db.empty? ? 0 : db}"
+else
+  Resque.redis = redis_url
 end
-Resque.redis = redis_url
 
 require_relative "jobs"

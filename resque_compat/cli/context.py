@@ -24,7 +24,10 @@ def redis_options(function: F) -> F:
         "redis_url",
         envvar="REDIS_URL",
         default=None,
-        help="redis://, rediss://, unix:// URL or Ruby's host:port[:db][/namespace].",
+        help=(
+            "redis://, rediss://, unix://, redis+sentinel:// URL or Ruby's "
+            "host:port[:db][/namespace]."
+        ),
     )(function)
 
 
