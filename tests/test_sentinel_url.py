@@ -1,12 +1,14 @@
-"""The ``redis+sentinel://`` URL and the Redis Cluster refusal: parsing only, no server."""
+"""The ``redis+sentinel://`` URL and the Redis Cluster refusal (a URL, a server in cluster mode)."""
 
 from __future__ import annotations
 
 import pytest
 
 from resque_compat.connection import CLUSTER_REFUSAL, RedisSettings
+from resque_compat.devserver import RedisServerProcess
 from resque_compat.errors import ConfigurationError
 from resque_compat.sentinel import SentinelSettings
+from tests.workerproc import PythonWorker
 
 
 def test_a_sentinel_url_names_the_sentinels_the_service_and_the_db() -> None:
@@ -62,3 +64,11 @@ def test_a_redis_cluster_url_is_refused_with_the_reason(url: str) -> None:
         RedisSettings.from_url(url)
     assert CLUSTER_REFUSAL in str(refused.value)
     assert "pw" not in str(refused.value)
+
+
+def test_a_worker_refuses_a_server_in_cluster_mode() -> None:
+    cluster_node = RedisServerProcess(extra_args=["--cluster-enabled", "yes"])
+    with cluster_node, PythonWorker(cluster_node.url, "compat", "--interval", "0") as worker:
+        assert worker.wait(30) != 0
+        output = worker.output()
+    assert CLUSTER_REFUSAL in output, output

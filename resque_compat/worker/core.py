@@ -10,6 +10,7 @@ unregister (a job still recorded becomes a ``Resque::DirtyExit``) and ``worker_e
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -25,7 +26,7 @@ from .. import timefmt
 from ..connection import RedisSettings
 from ..failure import Failure, FailureBackend, RedisBackend
 from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
-from ..store import SyncDriver
+from ..store import SyncDriver, server
 from ..store.lifecycle import LifecycleOps, Reserved, embeds
 from . import runner
 from .heartbeat import Heartbeat
@@ -86,6 +87,7 @@ class Worker:
 
     def work(self) -> None:
         """Run until told to stop (or, with ``interval`` 0, until the queues are empty)."""
+        self.refuse_cluster()
         self.startup()
         try:
             self.loop()
@@ -98,6 +100,12 @@ class Worker:
         finally:
             self.hooks.run("worker_exit")
             self.close()
+
+    def refuse_cluster(self) -> None:
+        """Stop with the reason on a cluster node, before its CLUSTERDOWN/CROSSSLOT errors."""
+        # INFO denied (an ACL user without @dangerous): nothing to learn, carry on.
+        with contextlib.suppress(redis.ResponseError):
+            self.driver.run(server.refuse_cluster())
 
     def startup(self) -> None:
         self.titles.starting()
