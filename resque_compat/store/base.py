@@ -65,7 +65,7 @@ class Script:
     def sha(self) -> str:
         return hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest()
 
-    def call(self, keys: Sequence[str], args: Sequence[Arg]) -> Batch[Any]:
+    def call(self, keys: Sequence[str | bytes], args: Sequence[Arg]) -> Batch[Any]:
         command: Command = ("EVALSHA", self.sha, len(keys), *keys, *args)
         return Batch((command,), lambda replies: replies[0], self)
 
