@@ -16,6 +16,7 @@ import redis
 
 from . import activejob, codec
 from .connection import RedisSettings
+from .delayed import DelayedMixin
 from .errors import DecodeError, NoClassError, NoQueueError, UnknownJobError
 from .job import JobRegistry, JobSpec, Payload, PayloadError, default_registry
 from .store import Schema, SyncDriver
@@ -172,8 +173,9 @@ def _class_of(raw: bytes) -> str | None:
         return None
 
 
-class Resque:
-    """A Resque client on a blocking connection. Names and semantics follow Ruby's ``Resque``."""
+class Resque(DelayedMixin):
+    """A Resque client on a blocking connection. Names and semantics follow Ruby's ``Resque``
+    (and resque-scheduler's delayed jobs, from ``DelayedMixin``)."""
 
     def __init__(
         self,
