@@ -24,6 +24,8 @@ from compat_tests.scheduler_rig import (
 from resque_compat import Resque, codec
 from resque_compat.connection import RedisSettings
 from resque_compat.job import JobRegistry
+from resque_compat.keys import Keys
+from resque_compat.scheduler.lock import lock_value
 from resque_compat.scheduler.mover import DelayedMover
 from resque_compat.store import SyncDriver
 from resque_compat.store.mover import MoverOps
@@ -243,3 +245,20 @@ def test_ruby_delayed_jobs_moved_by_python_scheduler_run_in_both_workers(
     run_ruby("worker.rb", redis_url, env={"QUEUE": "ruby_only", "INTERVAL": "0"})
     runtimes = {tuple(r["args"]): r["runtime"] for r in read_performed(redis_url)}
     assert runtimes == {("for python", 1.5): "python", ("for ruby",): "ruby"}
+
+
+def test_master_lock_key_and_value_are_rubys(redis_url: str) -> None:
+    key, value = ruby_eval_lock(redis_url)
+    assert f"resque:{key}" == Keys().scheduler_master_lock("blue")
+    assert value.rsplit(":", 1)[0] == lock_value().rsplit(":", 1)[0]
+
+
+def ruby_eval_lock(redis_url: str) -> list[str]:
+    found: list[str] = scheduler_eval(
+        """
+        ENV["RESQUE_SCHEDULER_MASTER_LOCK_PREFIX"] = "blue"
+        [Resque::Scheduler.send(:master_lock_key), Resque::Scheduler::Lock::Basic.new("k").value]
+        """,
+        redis_url,
+    )
+    return found

@@ -40,6 +40,9 @@ from .settings import SchedulerSettings
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+#: Longest stretch of a wait without looking at the stop flag (set by :meth:`Scheduler.stop`
+#: from another thread; a signal ends the wait at once). Local: no command is sent.
+STOP_CHECK = 0.5
 _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 
 
@@ -81,9 +84,13 @@ class Scheduler:
         self.stopping = False
         self._waiting = False
 
-    def run(self) -> None:
+    def run(self, handle_signals: bool = True) -> None:
+        """The loop; ``handle_signals=False`` for a scheduler run in a thread (stop it with
+        :meth:`stop`), since only the main thread may install signal handlers."""
         set_title(self.settings.title("Starting"))
-        previous = {sig: signal.signal(sig, self._on_stop_signal) for sig in STOP_SIGNALS}
+        previous = {}
+        if handle_signals:
+            previous = {sig: signal.signal(sig, self._on_stop_signal) for sig in STOP_SIGNALS}
         wakeups = Wakeups(self.client, self.keys)
         try:
             while not self.stopping:
@@ -139,7 +146,7 @@ class Scheduler:
         try:
             self._waiting = True
             while not self.stopping and (left := deadline - time.time()) > 0:
-                earliest = wakeups.wait(left)
+                earliest = wakeups.wait(min(left, STOP_CHECK))
                 if earliest is not None and earliest < deadline:
                     return
         except _Interrupted:
