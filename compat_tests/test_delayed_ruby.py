@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from compat_tests.reference import CommandCapture
-from compat_tests.runtimes import read_performed, requires_ruby, run_ruby
+from compat_tests.runtimes import REPO_ROOT, read_performed, requires_ruby, run_ruby
 from compat_tests.scheduler_rig import (
     RUBY_SCHEDULERS,
     scheduler_eval,
@@ -262,3 +262,49 @@ def ruby_eval_lock(redis_url: str) -> list[str]:
         redis_url,
     )
     return found
+
+
+def _timestamps(raw: redis.Redis) -> list[int]:
+    found: list[bytes] = raw.zrange("resque:delayed_queue_schedule", 0, -1)  # type: ignore[assignment]
+    return [int(ts) for ts in found]
+
+
+AJ_BOOT = f"require {str(REPO_ROOT / 'ruby_fixtures' / 'activejob_boot.rb')!r}\n"
+
+
+def test_rails_set_wait_perform_later_runs_in_a_python_worker(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    """Rails 6.1 ``set(wait:)`` through resque-scheduler, moved by the Python mover."""
+    from compat_tests.activejob_handlers import received
+
+    scheduler_eval(AJ_BOOT + 'ArgsJob.set(wait: 600).perform_later("later", 2)\ntrue', redis_url)
+    [timestamp] = _timestamps(raw_redis)
+    assert abs(timestamp - (time.time() + 600)) < 5
+    assert _python_move(redis_url, timestamp) == 1
+    with PythonWorker(
+        redis_url, "default", "--interval", "0", "--app", "compat_tests.activejob_handlers"
+    ) as worker:
+        assert worker.wait(30) == 0, worker.output()
+    [entry] = read_performed(redis_url)
+    job_class, args, kwargs, _context = received(entry)
+    assert (entry["runtime"], job_class, args, kwargs) == ("python", "ArgsJob", ["later", 2], {})
+
+
+def test_enqueue_activejob_with_wait_runs_in_a_ruby_worker(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    """Python's ``enqueue_activejob(wait=)`` is Rails' ``enqueue_at``: delayed, moved by Ruby's
+    ``handle_delayed_items``, performed by Rails in a Ruby worker."""
+    with Resque.from_url(redis_url, registry=JobRegistry()) as producer:
+        job_id = producer.enqueue_activejob("ArgsJob", "soon", queue="default", wait=600)
+    [timestamp] = _timestamps(raw_redis)
+    scheduler_eval(
+        AJ_BOOT + f"Resque::Scheduler.handle_delayed_items(Time.at({timestamp}))\ntrue", redis_url
+    )
+    assert raw_redis.llen("resque:queue:default") == 1
+    run_ruby("activejob_worker.rb", redis_url, env={"QUEUE": "default", "INTERVAL": "0"})
+    [entry] = read_performed(redis_url)
+    [description] = entry["args"]
+    assert entry["runtime"] == "ruby"
+    assert (description["job_id"], description["args"]) == (job_id, [["String", "soon"]])

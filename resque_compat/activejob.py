@@ -345,6 +345,7 @@ class ActiveJobBridge(JobSpec):
         priority: int | None = None,
         job_id: str | None = None,
         enqueued_at: datetime | None = None,
+        scheduled_at: datetime | None = None,
     ) -> dict[str, Any]:
         """The job data ``perform_later`` writes (``job_id`` and ``enqueued_at``: fresh)."""
         settings = self.settings
@@ -361,6 +362,7 @@ class ActiveJobBridge(JobSpec):
             rails_version=settings.rails_version,
             symbol_keys=settings.symbol_keys,
             globalid_for=self.globalid_for,
+            scheduled_at=scheduled_at,
         )
 
     def globalid_for(self, value: Any) -> GlobalID | None:

@@ -14,7 +14,7 @@ import redis.asyncio
 from . import activejob
 from .client import ClientOptions, JobRef, ResqueOperations
 from .connection import RedisSettings
-from .delayed import AsyncDelayedMixin
+from .delayed import AsyncDelayedMixin, When, activejob_due, enqueue_activejob_at
 from .store import AsyncDriver
 
 
@@ -66,9 +66,15 @@ class AsyncResque(AsyncDelayedMixin):
         *args: Any,
         queue: str | None = None,
         priority: int | None = None,
+        wait: float | None = None,
+        wait_until: When | None = None,
         **kwargs: Any,
     ) -> str:
-        """Rails' ``perform_later`` through Resque's adapter (see ``activejob``); the job_id."""
+        """Rails' ``perform_later`` through Resque's adapter (see ``activejob``); the job_id.
+        ``wait``/``wait_until`` as ``set(wait:)``/``set(wait_until:)`` (resque-scheduler)."""
+        if (due := activejob_due(wait, wait_until)) is not None:
+            op = enqueue_activejob_at(self.ops, job_class, args, kwargs, queue, priority, due)
+            return await self.driver.run(op)
         return await self.driver.run(
             activejob.enqueue_activejob(self.ops, job_class, args, kwargs, queue, priority)
         )

@@ -16,7 +16,7 @@ import redis
 
 from . import activejob, codec
 from .connection import RedisSettings
-from .delayed import DelayedMixin
+from .delayed import DelayedMixin, When, activejob_due, enqueue_activejob_at
 from .errors import DecodeError, NoClassError, NoQueueError, UnknownJobError
 from .job import JobRegistry, JobSpec, Payload, PayloadError, default_registry
 from .store import Schema, SyncDriver
@@ -221,9 +221,15 @@ class Resque(DelayedMixin):
         *args: Any,
         queue: str | None = None,
         priority: int | None = None,
+        wait: float | None = None,
+        wait_until: When | None = None,
         **kwargs: Any,
     ) -> str:
-        """Rails' ``perform_later`` through Resque's adapter (see ``activejob``); the job_id."""
+        """Rails' ``perform_later`` through Resque's adapter (see ``activejob``); the job_id.
+        ``wait``/``wait_until`` as ``set(wait:)``/``set(wait_until:)`` (resque-scheduler)."""
+        if (due := activejob_due(wait, wait_until)) is not None:
+            op = enqueue_activejob_at(self.ops, job_class, args, kwargs, queue, priority, due)
+            return self.driver.run(op)
         return self.driver.run(
             activejob.enqueue_activejob(self.ops, job_class, args, kwargs, queue, priority)
         )

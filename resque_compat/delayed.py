@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from . import codec
+from .activejob import ActiveJobBridge, activejob_payload
+from .activejob_args import JOB_WRAPPER_CLASS
 from .errors import DecodeError, NoQueueError
+from .job import Payload
 from .store.base import Operation
 from .store.delayed import DelayedItem
 
@@ -155,6 +158,53 @@ class DelayedOperations:
         """The first timestamp due by ``at`` (now by default), as Ruby's."""
         stop = to_timestamp(time.time() if at is None else at)
         return (yield from self.store.next_timestamp(stop))
+
+
+def enqueue_activejob_at(
+    ops: ResqueOperations,
+    job_class: str,
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    queue: str | None,
+    priority: int | None,
+    when: float,
+) -> Operation[str]:
+    """``JobClass.set(wait:/wait_until:).perform_later``: Rails' Resque adapter calls
+    ``Resque.enqueue_at_with_queue(queue_name, scheduled_at, JobWrapper, job.serialize)``, so the
+    job data (with ``scheduled_at`` from Rails 7.1 on) is delayed as any job is; a time not
+    after this second enqueues at once. Returns the job_id."""
+    existing = ops.options.registry.get(JOB_WRAPPER_CLASS)
+    bridge = existing if isinstance(existing, ActiveJobBridge) else ActiveJobBridge()
+    scheduled = datetime.fromtimestamp(when, timezone.utc) if _rails_7_1(bridge) else None
+    job_data = bridge.job_data(
+        job_class, args, kwargs, queue=queue, priority=priority, scheduled_at=scheduled
+    )
+    payload = activejob_payload(bridge, job_data, ops.options.json_style)
+    queue_name = str(job_data["queue_name"])
+    if ops.options.inline:
+        ops.options.registry.lookup(JOB_WRAPPER_CLASS).run(Payload.decode(payload).args)
+    elif math.floor(when) <= int(time.time()):
+        yield from ops.schema.queues.push(queue_name, payload)
+    else:
+        style = ops.options.json_style
+        delayed = payload[:-1] + b',"queue":' + codec.encode(queue_name, style) + b"}"
+        yield from ops.schema.delayed.push(DelayedItem(math.floor(when), delayed))
+    return str(job_data["job_id"])
+
+
+def _rails_7_1(bridge: ActiveJobBridge) -> bool:
+    """Whether the job data carries ``scheduled_at`` (Rails 7.1 and later write it)."""
+    major, _, minor = bridge.settings.rails_version.partition(".")
+    return (int(major), int(minor.partition(".")[0] or 0)) >= (7, 1)
+
+
+def activejob_due(wait: float | None, wait_until: When | None) -> float | None:
+    """The Unix time ``set(wait:)`` or ``set(wait_until:)`` schedules for (None: now)."""
+    if wait_until is not None:
+        if isinstance(wait_until, datetime):
+            return wait_until.timestamp()
+        return float(wait_until)
+    return None if wait is None else time.time() + _seconds(wait)
 
 
 def _matches(payload: bytes, class_name: str | None, predicate: ArgsPredicate) -> bool:
