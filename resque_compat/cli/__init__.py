@@ -10,6 +10,7 @@ import setproctitle
 
 from ..connection import RedisSettings, redact
 from .context import pass_settings, redis_options
+from .delayed import delayed
 from .demo import demo
 from .failed import failed
 from .metrics import metrics
@@ -55,3 +56,4 @@ main.add_command(stats)
 main.add_command(failed)
 main.add_command(workers)
 main.add_command(scheduler)
+main.add_command(delayed)

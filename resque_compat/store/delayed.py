@@ -106,6 +106,13 @@ class DelayedOps:
         found = yield one(("ZRANGE", self.keys.delayed_schedule(), 0, -1))
         return [int(ts) for ts in found]
 
+    def sizes(self, timestamps: Sequence[int]) -> Operation[list[int]]:
+        """The number of jobs at each timestamp, one round trip."""
+        if not timestamps:
+            return []
+        replies = yield batch(*(("LLEN", self.keys.delayed(ts)) for ts in timestamps))
+        return [as_int(reply) for reply in replies]
+
     def timestamp_size(self, timestamp: int) -> Operation[int]:
         return as_int((yield one(("LLEN", self.keys.delayed(timestamp)))))
 
