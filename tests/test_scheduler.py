@@ -3,9 +3,14 @@ earlier job, bounded by the interval for producers that publish nothing, and its
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -142,3 +147,22 @@ def test_lock_key_and_title_follow_ruby() -> None:
     assert settings.title("Master scheduler") == (
         "resque-scheduler-5.0.0[shop][production]: Master scheduler"
     )
+
+
+def test_cli_scheduler_writes_and_removes_its_pidfile_and_stops_on_term(
+    redis_url: str, raw_redis: redis.Redis, tmp_path: Path
+) -> None:
+    pidfile = tmp_path / "scheduler.pid"
+    env = {k: v for k, v in os.environ.items() if k not in ("QUIET", "VERBOSE", "LOGFILE")}
+    env.update({"REDIS_URL": redis_url, "PIDFILE": str(pidfile), "LOCK_TIMEOUT": "30"})
+    command = [sys.executable, "-m", "resque_compat", "scheduler"]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as proc:
+        _wait_master(raw_redis)
+        assert pidfile.read_text().strip() == str(proc.pid)
+        assert raw_redis.ttl(LOCK) > 20
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "Master scheduler" in out and "Shutting down" in out
+    assert not pidfile.exists()
+    assert raw_redis.get(LOCK) is None

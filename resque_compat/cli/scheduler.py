@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from pathlib import Path
 
 import click
 
@@ -57,9 +58,14 @@ def scheduler(redis: RedisSettings, /, **options: object) -> None:
     )
     if options["background"]:
         daemonize()
-    if options["pidfile"]:
-        write_pidfile(str(options["pidfile"]))
-    Scheduler(redis, settings).run()
+    pidfile = Path(str(options["pidfile"])) if options["pidfile"] else None
+    if pidfile is not None:
+        write_pidfile(str(pidfile))
+    try:
+        Scheduler(redis, settings).run()
+    finally:
+        if pidfile is not None:  # Ruby's scheduler deletes it at exit too
+            pidfile.unlink(missing_ok=True)
 
 
 def _configure_logging(options: dict[str, object]) -> None:
