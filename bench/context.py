@@ -70,7 +70,7 @@ QUICK = Sizes(
     cpu_jobs=200,
     fleet_jobs=400,
     fleet_processes=(1, 2),
-    scheduler_seconds=2,
+    scheduler_seconds=1,
     scheduler_move_jobs=3000,
     settle_seconds=0.05,
 )
