@@ -45,13 +45,17 @@ from .output import (
     Refusal,
     clip,
     compact,
+    confirm,
     connection,
     emit,
+    failures_of,
     json_option,
     json_style_option,
     pairs,
+    progress,
     shown,
     table,
+    yes_option,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -321,8 +325,8 @@ def _field_text(value: Any) -> str:
     return shown(value) if isinstance(value, str) else shown(compact(value))
 
 
-@failed.command()
-@click.argument("index", type=click.IntRange(min=0))
+@failed.command(context_settings={"ignore_unknown_options": True})  # -1 is an index (Ruby's)
+@click.argument("index", type=int)
 @_queue_option(INDEX_QUEUE_HELP)
 @backend_options
 @json_option
@@ -437,6 +441,7 @@ def _requeue_each(failures: Failures, entries: Sequence[FailedEntry]) -> int:
 
 @failed.command("retry-all")
 @filtered_options
+@yes_option
 def retry_all(
     settings: RedisSettings,
     queue: str | None,
@@ -444,13 +449,16 @@ def retry_all(
     backend_name: str,
     json_style: JsonStyle,
     as_json: bool,
+    yes: bool,
 ) -> None:
     """Requeue every failure (of a queue, of a class); unreadable records are skipped."""
     backend = open_backend(settings, backend_name, json_style)
+    confirm(yes, f"Requeue {failures_of(queue, class_name)}?")
     with connection(settings) as driver:
         failures = Failures(backend, driver)
         if class_name is not None:
-            requeued = _requeue_each(failures, failures.matching(queue, class_name))
+            matching = progress(failures.matching(queue, class_name), "Requeueing")
+            requeued = _requeue_each(failures, matching)
         elif queue is not None:
             requeued = driver.run(backend.requeue_queue(queue))
         else:
@@ -471,7 +479,7 @@ def _remove_each(failures: Failures, entries: Sequence[FailedEntry]) -> int:
 def _clear(failures: Failures, queue: str | None, class_name: str | None) -> int:
     backend, run = failures.backend, failures.driver.run
     if class_name is not None or (queue is not None and not failures.per_queue):
-        return _remove_each(failures, failures.matching(queue, class_name))
+        return _remove_each(failures, progress(failures.matching(queue, class_name), "Deleting"))
     lists = failures.lists(queue)
     before = sum(run(backend.count(list_name)) for list_name in lists)
     if queue is not None:
@@ -483,6 +491,7 @@ def _clear(failures: Failures, queue: str | None, class_name: str | None) -> int
 
 @failed.command()
 @filtered_options
+@yes_option
 def clear(
     settings: RedisSettings,
     queue: str | None,
@@ -490,9 +499,11 @@ def clear(
     backend_name: str,
     json_style: JsonStyle,
     as_json: bool,
+    yes: bool,
 ) -> None:
     """Delete every failure record (of a queue, of a class)."""
     backend = open_backend(settings, backend_name, json_style)
+    confirm(yes, f"Delete {failures_of(queue, class_name)}?")
     with connection(settings) as driver:
         removed = _clear(Failures(backend, driver), queue, class_name)
     emit(as_json, {"removed": removed}, lambda: f"removed {removed} failure(s)")
