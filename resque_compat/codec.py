@@ -134,6 +134,11 @@ def _ruby_float(value: float) -> str:
     return f"{sign}{digits[0]}.{digits[1:] or '0'}e+15"
 
 
+def ruby_float(value: float) -> str:
+    """Ruby's ``Float#to_s`` (see ``_ruby_float``), for modules that render Ruby text."""
+    return _ruby_float(value)
+
+
 def _refuse_non_finite(value: float) -> None:
     if math.isnan(value):
         raise _Refused("NaN is not allowed in JSON (Ruby raises JSON::GeneratorError)")

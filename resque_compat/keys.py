@@ -25,6 +25,27 @@ failed_queues                      set      names of the ``<queue>_failed`` list
 pruning_dead_workers_in_progress   string   lock (SET NX EX) taken by the worker that prunes
 pause-all-workers                  string   when "true" (any case, stripped) every worker pauses
 =================================  =======  ===================================================
+
+The plugins' keys (``resque_compat.plugins``), under the same namespace, as each Ruby plugin
+writes them:
+
+=================================  =======  ===================================================
+key (after the namespace prefix)   type     content
+=================================  =======  ===================================================
+status:<uuid>                      string   resque-status: JSON status hash (``time``,
+                                            ``status``, ``uuid``, ``options``, ``name``,
+                                            ``num``, ``total``, ``message``...), may expire
+_statuses                          zset     resque-status: uuids scored by creation time
+_kill                              set      resque-status: uuids asked to stop
+loners:queue:<q>:job:<md5>         string   resque-loner: "1" while the unique job is queued
+lock:<Class>:<identifier>          string   resque-lock-timeout: "true", or the Unix second
+                                            the lock expires at when it has a timeout
+loner:lock:<Class>:<identifier>    string   resque-lock-timeout ``@loner``: held from enqueue
+                                            until the job takes its perform lock
+resque-retry:<Class>[:<sha1>]      string   resque-retry: attempt counter (-1, then INCR)
+failure-resque-retry:<Class>...    string   MultipleWithRetrySuppression: the failure record
+                                            kept while a delayed retry is pending (SETEX)
+=================================  =======  ===================================================
 """
 
 from __future__ import annotations
@@ -84,6 +105,38 @@ class Keys:
 
     def pause_all(self) -> str:
         return f"{self.prefix}pause-all-workers"
+
+    # -- plugins ------------------------------------------------------------------------
+
+    def status(self, uuid: str) -> str:
+        return f"{self.prefix}status:{uuid}"
+
+    def statuses(self) -> str:
+        return f"{self.prefix}_statuses"
+
+    def status_kill(self) -> str:
+        return f"{self.prefix}_kill"
+
+    def loner(self, queue: str, digest: str) -> str:
+        return f"{self.prefix}loners:queue:{queue}:job:{digest}"
+
+    def loners_of(self, queue: str) -> str:
+        """The KEYS pattern of one queue's loner keys (Ruby's ``cleanup_loners``)."""
+        return f"{self.prefix}loners:queue:{queue}:job:*"
+
+    def lock(self, class_name: str, identifier: str) -> str:
+        return f"{self.prefix}lock:{class_name}:{identifier}"
+
+    def loner_lock(self, class_name: str, identifier: str) -> str:
+        return f"{self.prefix}loner:lock:{class_name}:{identifier}"
+
+    def retry_counter(self, bare_key: str) -> str:
+        """``resque-retry:<Class>:<sha1>`` as ``redis_retry_key`` builds it (see plugins)."""
+        return f"{self.prefix}{bare_key}"
+
+    def retry_failure(self, bare_key: str) -> str:
+        """MultipleWithRetrySuppression's ``failure-<retry key>``."""
+        return f"{self.prefix}failure-{bare_key}"
 
     def everything(self) -> str:
         """The KEYS pattern matching every key of this namespace."""

@@ -1,0 +1,43 @@
+"""Python twins of ``ruby_fixtures/plugins.rb`` (``--app compat_tests.plugin_jobs``).
+
+Same class names and effects as the Ruby classes, so a plugin test can let either runtime
+take a job. Effects go to plain lists: ``compat:status``, ``compat:locklog``,
+``compat:attempts``, and ``compat:performed`` (through ``compat_tests.jobs.record``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import redis
+
+from resque_compat import RedisSettings
+from resque_compat.plugins.status import StatusJob, StatusPlugin
+
+
+def redis_settings() -> RedisSettings:
+    """Read when a job first needs Redis, in the worker's process, not at import."""
+    return RedisSettings.from_url(os.environ["REDIS_URL"])
+
+
+def log(key: str, entry: dict[str, Any]) -> None:
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        client.rpush(key, json.dumps(entry))
+    finally:
+        client.close()
+
+
+statuses = StatusPlugin(redis_settings)
+
+
+@statuses.job("StepsJob")
+def steps_job(status: StatusJob) -> None:
+    steps = int(status.options.get("steps", 3))
+    for step in range(steps):
+        time.sleep(float(status.options.get("pause", 0)))
+        status.at(step + 1, steps, f"step {step + 1}")
+    log("compat:status", {"runtime": "python", "uuid": status.uuid})
