@@ -14,7 +14,9 @@ from typing import Any
 
 import redis
 
-from resque_compat import RedisSettings
+from compat_tests.jobs import record
+from resque_compat import RedisSettings, job
+from resque_compat.plugins.loner import unique
 from resque_compat.plugins.status import StatusJob, StatusPlugin
 
 
@@ -41,3 +43,15 @@ def steps_job(status: StatusJob) -> None:
         time.sleep(float(status.options.get("pause", 0)))
         status.at(step + 1, steps, f"step {step + 1}")
     log("compat:status", {"runtime": "python", "uuid": status.uuid})
+
+
+@unique()
+@job("UniqueRecord", queue="compat")
+def unique_record(*args: Any) -> None:
+    record(*args)
+
+
+@unique(ttl=300)
+@job("UniqueWithTtl", queue="compat")
+def unique_with_ttl(*args: Any) -> None:
+    record(*args)

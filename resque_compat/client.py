@@ -63,19 +63,24 @@ class ResqueOperations:
         return codec.encode_payload(class_name, args, self.options.json_style)
 
     def enqueue_to(self, queue: str, job: JobRef, args: Sequence[Any]) -> Operation[bool | None]:
-        """Hooks, then one pipelined SADD + RPUSH. None when a before_enqueue hook said no."""
+        """Hooks, then one pipelined SADD + RPUSH (or the job's plugin pusher). None when a
+        before_enqueue hook said no; False when the pusher did not queue it (a unique job
+        already queued: the after_enqueue hooks still run, as in Ruby)."""
         _check_queue(queue)
         class_name, spec = self.resolve(job)
         payload = self.encode(class_name, args)
         if spec is not None and not spec.run_enqueue_hooks("before_enqueue", args):
             return None
+        queued = True
         if self.options.inline:
             self._perform_inline(class_name, payload)
+        elif spec is not None and spec.pusher is not None:
+            queued = yield from spec.pusher(self.schema.keys, queue, class_name, args, payload)
         else:
             yield from self.schema.queues.push(queue, payload)
         if spec is not None:
             spec.run_enqueue_hooks("after_enqueue", args)
-        return True
+        return queued
 
     def _perform_inline(self, class_name: str, payload: bytes) -> None:
         """Ruby's inline mode: the job runs now, with its args as they would come off the wire."""

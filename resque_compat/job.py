@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from . import codec
 from .errors import DecodeError, DontPerform, EncodeError, UnknownJobError
+from .keys import Keys
+from .store.base import Operation
 
 HOOK_KINDS = (
     "before_enqueue",
@@ -30,6 +32,11 @@ HOOK_KINDS = (
 
 Hook = Callable[..., Any]
 F = TypeVar("F", bound=Callable[..., Any])
+
+Pusher = Callable[[Keys, str, str, Sequence[Any], bytes], "Operation[bool]"]
+"""How a plugin enqueues instead of the plain push: ``(keys, queue, class_name, args, payload)``
+to an operation that is True when the job was queued. resque-loner's unique jobs use it,
+because Ruby writes their marker in the same MULTI as the RPUSH."""
 
 
 class PayloadError(DecodeError):
@@ -145,6 +152,7 @@ class JobSpec:
     perform: Callable[..., Any]
     queue: str | None = None
     hooks: dict[str, list[Hook]] = field(default_factory=lambda: {k: [] for k in HOOK_KINDS})
+    pusher: Pusher | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.perform(*args, **kwargs)

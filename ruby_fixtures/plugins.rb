@@ -86,3 +86,14 @@ class RetriedJob
     raise "attempt failed"
   end
 end
+
+# A unique job whose marker expires (resque-loner's @loner_ttl).
+class UniqueWithTtl
+  include Resque::Plugins::UniqueJob
+  @queue = :compat
+  @loner_ttl = 300
+
+  def self.perform(*args)
+    CompatRecorder.record(args)
+  end
+end
