@@ -16,6 +16,8 @@ import redis
 
 from compat_tests.jobs import record
 from resque_compat import RedisSettings, job
+from resque_compat.plugins.base import ruby_to_s
+from resque_compat.plugins.lock_timeout import LockTimeout
 from resque_compat.plugins.loner import unique
 from resque_compat.plugins.status import StatusJob, StatusPlugin
 
@@ -54,4 +56,26 @@ def unique_record(*args: Any) -> None:
 @unique(ttl=300)
 @job("UniqueWithTtl", queue="compat")
 def unique_with_ttl(*args: Any) -> None:
+    record(*args)
+
+
+locks = LockTimeout(redis_settings)
+
+
+def _lock_log(number: int, edge: str, key: str = "") -> None:
+    entry: dict[str, Any] = {"runtime": "python", "n": number, "edge": edge, "t": time.time()}
+    log("compat:locklog", {**entry, "key": key} if key else entry)
+
+
+@locks.locked(timeout=60, requeue=True, identifier=lambda key, *_rest: ruby_to_s(key))
+@job("LockedJob", queue="locked")
+def locked_job(key: str, number: int, seconds: float) -> None:
+    _lock_log(number, "start")
+    time.sleep(float(seconds))
+    _lock_log(number, "end", key)
+
+
+@locks.locked()
+@job("DefaultLocked", queue="locked")
+def default_locked(*args: Any) -> None:
     record(*args)

@@ -124,11 +124,14 @@ class Keys:
         """The KEYS pattern of one queue's loner keys (Ruby's ``cleanup_loners``)."""
         return f"{self.prefix}loners:queue:{queue}:job:*"
 
-    def lock(self, class_name: str, identifier: str) -> str:
-        return f"{self.prefix}lock:{class_name}:{identifier}"
+    def lock(self, class_name: str, identifier: str | None) -> str:
+        """``lock:<Class>:<identifier>``; Ruby drops the last part when it is nil."""
+        suffix = "" if identifier is None else f":{identifier}"
+        return f"{self.prefix}lock:{class_name}{suffix}"
 
-    def loner_lock(self, class_name: str, identifier: str) -> str:
-        return f"{self.prefix}loner:lock:{class_name}:{identifier}"
+    def loner_lock(self, class_name: str, identifier: str | None) -> str:
+        suffix = "" if identifier is None else f":{identifier}"
+        return f"{self.prefix}loner:lock:{class_name}{suffix}"
 
     def retry_counter(self, bare_key: str) -> str:
         """``resque-retry:<Class>:<sha1>`` as ``redis_retry_key`` builds it (see plugins)."""

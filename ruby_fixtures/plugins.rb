@@ -97,3 +97,13 @@ class UniqueWithTtl
     CompatRecorder.record(args)
   end
 end
+
+# The default identifier (args joined with "-") and no timeout: a lock held until released.
+class DefaultLocked
+  extend Resque::Plugins::LockTimeout
+  @queue = :locked
+
+  def self.perform(*args)
+    CompatRecorder.record(args)
+  end
+end

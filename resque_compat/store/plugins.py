@@ -51,3 +51,28 @@ class LonerOps:
         if not found:
             return 0
         return int((yield one(("DEL", *found))))
+
+
+@dataclass(frozen=True)
+class LockOps:
+    """resque-lock-timeout's lock keys, one command per round trip as the plugin sends them
+    (its algorithm interleaves reads and decisions, in ``plugins.lock_timeout``)."""
+
+    keys: Keys
+
+    def set_if_absent(self, key: str, value: str | int) -> Operation[bool]:
+        return bool((yield one(("SETNX", key, value))))
+
+    def get(self, key: str) -> Operation[bytes | None]:
+        reply: bytes | None = yield one(("GET", key))
+        return reply
+
+    def get_and_set(self, key: str, value: int) -> Operation[bytes | None]:
+        reply: bytes | None = yield one(("GETSET", key, value))
+        return reply
+
+    def set(self, key: str, value: int) -> Operation[None]:
+        yield one(("SET", key, value))
+
+    def delete(self, key: str) -> Operation[int]:
+        return int((yield one(("DEL", key))))
