@@ -19,7 +19,9 @@ from resque_compat import RedisSettings, job
 from resque_compat.plugins.base import ruby_to_s
 from resque_compat.plugins.lock_timeout import LockTimeout
 from resque_compat.plugins.loner import unique
+from resque_compat.plugins.retry import Retry, retry_key
 from resque_compat.plugins.status import StatusJob, StatusPlugin
+from resque_compat.store.base import text
 
 
 def redis_settings() -> RedisSettings:
@@ -79,3 +81,21 @@ def locked_job(key: str, number: int, seconds: float) -> None:
 @job("DefaultLocked", queue="locked")
 def default_locked(*args: Any) -> None:
     record(*args)
+
+
+retries = Retry(redis_settings)
+
+
+@retries.retry(limit=2)
+@job("RetriedJob", queue="retry")
+def retried_job(*args: Any) -> None:
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        raw = client.get(f"resque:{retry_key('RetriedJob', args)}")
+    finally:
+        client.close()
+    counter = None if raw is None else text(raw)
+    entry = {"runtime": "python", "args": list(args), "counter": counter}
+    log("compat:attempts", entry)
+    if not args or args[0] != "succeed":
+        raise RuntimeError("attempt failed")

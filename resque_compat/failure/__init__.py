@@ -57,6 +57,7 @@ from .record import (
     read_record,
 )
 from .redis import RedisBackend
+from .retry_suppression import MultipleWithRetrySuppressionBackend
 
 __all__ = [
     "FailedEntry",
@@ -67,6 +68,7 @@ __all__ = [
     "FailureRecordError",
     "InvalidFailureQueueError",
     "MultipleBackend",
+    "MultipleWithRetrySuppressionBackend",
     "RawRecord",
     "RedisBackend",
     "RedisMultiQueueBackend",
@@ -88,6 +90,10 @@ _LIST_BACKENDS: dict[str, type[_ListBackend]] = {
     "resque::failure::redismultiqueue": RedisMultiQueueBackend,
 }
 _MULTIPLE_PREFIXES = ("multiple:", "resque::failure::multiple:")
+_SUPPRESSION_PREFIXES = (
+    "multiple_with_retry_suppression:",
+    "resque::failure::multiplewithretrysuppression:",
+)
 
 
 def backend_from_name(
@@ -97,17 +103,29 @@ def backend_from_name(
 
     ``redis`` / ``Resque::Failure::Redis``, ``redis_multi_queue`` /
     ``Resque::Failure::RedisMultiQueue``, and ``multiple:<name>,<name>...`` (or
-    ``Resque::Failure::Multiple:<name>,...``), the first of which answers the reads.
+    ``Resque::Failure::Multiple:<name>,...``), the first of which answers the reads;
+    ``multiple_with_retry_suppression:<name>,...`` is resque-retry's variant of it, for the
+    jobs of the default registry.
     Case does not matter; anything else is a :class:`ConfigurationError`.
     """
     wanted = name.strip().lower()
+    for prefix in _SUPPRESSION_PREFIXES:
+        if wanted.startswith(prefix):
+            backends = _backend_list(wanted[len(prefix) :], name, keys, json_style)
+            return MultipleWithRetrySuppressionBackend(backends, keys)
     for prefix in _MULTIPLE_PREFIXES:
         if wanted.startswith(prefix):
-            parts = [part.strip() for part in wanted[len(prefix) :].split(",")]
-            if not all(parts):
-                raise ConfigurationError(f"invalid failure backend list: {name!r}")
-            return MultipleBackend(tuple(_list_backend(p, name, keys, json_style) for p in parts))
+            return MultipleBackend(_backend_list(wanted[len(prefix) :], name, keys, json_style))
     return _list_backend(wanted, name, keys, json_style)
+
+
+def _backend_list(
+    listed: str, given: str, keys: Keys, json_style: JsonStyle
+) -> tuple[FailureBackend, ...]:
+    parts = [part.strip() for part in listed.split(",")]
+    if not all(parts):
+        raise ConfigurationError(f"invalid failure backend list: {given!r}")
+    return tuple(_list_backend(p, given, keys, json_style) for p in parts)
 
 
 def _list_backend(wanted: str, given: str, keys: Keys, json_style: JsonStyle) -> _ListBackend:

@@ -76,3 +76,48 @@ class LockOps:
 
     def delete(self, key: str) -> Operation[int]:
         return int((yield one(("DEL", key))))
+
+
+@dataclass(frozen=True)
+class RetryOps:
+    """resque-retry's attempt counter ``resque-retry:<Class>[:<sha1>]`` (``bare_key`` below
+    is that name without the namespace) and MultipleWithRetrySuppression's record of it."""
+
+    keys: Keys
+
+    def start_attempt(self, bare_key: str, expire: int | None) -> Operation[int]:
+        """``before_perform_retry``: SETNX -1, INCR (the attempt number, from 0), EXPIRE."""
+        key = self.keys.retry_counter(bare_key)
+        commands: list[Command] = [("SETNX", key, -1), ("INCR", key)]
+        if expire is not None:
+            commands.append(("EXPIRE", key, expire))
+        replies = yield batch(*commands)
+        return int(replies[1])
+
+    def attempt(self, bare_key: str) -> Operation[int]:
+        """The counter as ``to_i`` reads it (a missing one is 0)."""
+        reply = yield one(("GET", self.keys.retry_counter(bare_key)))
+        return int(reply or 0)
+
+    def uncount(self, bare_key: str) -> Operation[int]:
+        """An ignored exception does not use up an attempt (DECR)."""
+        return int((yield one(("DECR", self.keys.retry_counter(bare_key)))))
+
+    def requeue(self, bare_key: str, queue: str, payload: bytes) -> Operation[None]:
+        """``try_again`` without delay: keep the counter (SETNX -1), then enqueue at once."""
+        yield batch(
+            ("SETNX", self.keys.retry_counter(bare_key), -1),
+            ("SADD", self.keys.queues(), queue),
+            ("RPUSH", self.keys.queue(queue), payload),
+        )
+
+    def clear(self, bare_key: str) -> Operation[None]:
+        """``clean_retry_key``: after success, on giving up."""
+        yield one(("DEL", self.keys.retry_counter(bare_key)))
+
+    def retrying(self, bare_key: str) -> Operation[bool]:
+        """MultipleWithRetrySuppression's ``retrying?``: the counter exists."""
+        return bool((yield one(("EXISTS", self.keys.retry_counter(bare_key)))))
+
+    def drop_failure(self, bare_key: str) -> Operation[None]:
+        yield one(("DEL", self.keys.retry_failure(bare_key)))
