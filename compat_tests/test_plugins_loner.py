@@ -106,3 +106,15 @@ def test_store_clear_frees_a_ruby_marker(redis_url: str, raw_redis: redis.Redis)
     assert _ruby("Resque.enqueued?(UniqueRecord, 5)", redis_url) is False
     _ruby_enqueue(redis_url, "UniqueRecord", [5])
     assert raw_redis.llen("resque:queue:compat") == 1
+
+
+def test_clear_queue_removes_every_marker_of_the_queue(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    for number in range(3):
+        _ruby_enqueue(redis_url, "UniqueRecord", [number])
+    raw_redis.set("resque:loners:queue:other:job:abc", 1)
+    driver = SyncDriver(raw_redis)
+    assert driver.run(loner.clear_queue(Keys(), "compat")) == 3
+    assert raw_redis.keys("resque:loners:*") == [b"resque:loners:queue:other:job:abc"]
+    assert _ruby("Resque.enqueued?(UniqueRecord, 1)", redis_url) is False

@@ -62,6 +62,11 @@ def clear(keys: Keys, queue: str, class_name: str, args: Sequence[Any]) -> Opera
     return LonerOps(keys).clear(queue, loner_digest(class_name, args))
 
 
+def clear_queue(keys: Keys, queue: str) -> Operation[int]:
+    """Every marker of a queue, as Ruby's ``Resque.remove_queue`` does with loner loaded."""
+    return LonerOps(keys).clear_queue(queue)
+
+
 def queued(keys: Keys, queue: str, class_name: str, args: Sequence[Any]) -> Operation[bool]:
     """Ruby's ``Resque.enqueued_in?(queue, klass, *args)`` for a unique job."""
     return LonerOps(keys).queued(queue, loner_digest(class_name, args))
