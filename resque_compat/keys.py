@@ -50,6 +50,7 @@ failure-resque-retry:<Class>...    string   MultipleWithRetrySuppression: the fa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 DEFAULT_NAMESPACE = "resque"
@@ -134,7 +135,7 @@ class Keys:
         return f"{self.prefix}loner:lock:{class_name}{suffix}"
 
     def retry_counter(self, bare_key: str) -> str:
-        """``resque-retry:<Class>:<sha1>`` as ``redis_retry_key`` builds it (see plugins)."""
+        """The counter under the namespace; ``bare_key`` comes from :func:`retry_key_name`."""
         return f"{self.prefix}{bare_key}"
 
     def retry_failure(self, bare_key: str) -> str:
@@ -153,3 +154,13 @@ class Keys:
 def multi_queue_failed_name(queue: str) -> str:
     """RedisMultiQueue's list name for a queue's failures (``<queue>_failed``)."""
     return f"{queue}_failed"
+
+
+_RUBY_SPACE = re.compile(r"[ \t\r\n\f\v]")
+
+
+def retry_key_name(class_name: str, digest: str | None) -> str:
+    """resque-retry's ``redis_retry_key`` without the namespace: ``resque-retry:<Class>``,
+    then ``:<digest>`` unless there is none, with every whitespace character removed."""
+    parts = ["resque-retry", class_name] if digest is None else ["resque-retry", class_name, digest]
+    return _RUBY_SPACE.sub("", ":".join(parts))

@@ -27,7 +27,6 @@ queue, which this package does not write yet: such declarations are refused for 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,21 +34,20 @@ from typing import Any
 from .. import codec
 from ..errors import ConfigurationError
 from ..job import JobSpec
+from ..keys import retry_key_name
 from ..store.plugins import RetryOps
 from .base import PluginRedis, SettingsSource, ruby_join
 
 Exceptions = tuple[type[BaseException], ...]
 Callback = Callable[..., Any]
-_RUBY_SPACE = re.compile(r"[ \t\r\n\f\v]")
 
 
 def retry_key(class_name: str, args: Sequence[Any]) -> str:
-    """``redis_retry_key(*args)`` without the namespace."""
+    """``redis_retry_key(*args)`` without the namespace (``retry_identifier``: the SHA-1 of
+    ``args.join('-')``, none when that is empty)."""
     joined = ruby_join(args, "-")
-    parts = ["resque-retry", class_name]
-    if joined:
-        parts.append(hashlib.sha1(joined.encode(), usedforsecurity=False).hexdigest())
-    return _RUBY_SPACE.sub("", ":".join(parts))
+    digest = hashlib.sha1(joined.encode(), usedforsecurity=False).hexdigest() if joined else None
+    return retry_key_name(class_name, digest)
 
 
 @dataclass(frozen=True)
