@@ -46,9 +46,6 @@ class Retrying(Protocol):
     def retry_key(self, args: Sequence[Any]) -> str:
         """The counter key without the namespace, ``resque-retry:<Class>[:<sha1>]``."""
 
-    def retry_delay(self, exception: str) -> int:
-        """Seconds before the next attempt after an exception of that (Ruby) class name."""
-
 
 class PayloadError(DecodeError):
     """A queued payload is not a usable job (bad JSON, no class, args not a list...).

@@ -83,11 +83,6 @@ class RetryOptions:
             return self.limit
         return len(self.backoff) if self.backoff else 1
 
-    def delay_for(self, attempt: int) -> int:
-        if self.backoff:
-            return self.backoff[attempt] if attempt < len(self.backoff) else self.backoff[-1]
-        return self.delay
-
 
 class Retry:
     """Retry counters on one Redis; ``retry(...)`` makes a registered job retried."""
@@ -126,9 +121,6 @@ class JobRetry:
 
     def retry_key(self, args: Sequence[Any]) -> str:
         return retry_key(self.spec.name, args)
-
-    def retry_delay(self, exception: str) -> int:
-        return self.options.delay_for(self.attempt)
 
     def before_perform(self, *args: Any) -> None:
         expire = self.options.expire_key_after
