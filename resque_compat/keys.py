@@ -25,6 +25,17 @@ failed_queues                      set      names of the ``<queue>_failed`` list
 pruning_dead_workers_in_progress   string   lock (SET NX EX) taken by the worker that prunes
 pause-all-workers                  string   when "true" (any case, stripped) every worker pauses
 =================================  =======  ===================================================
+
+Recurring schedules (resque-scheduler 5.0's dynamic schedules; its ``Resque.set_schedule``):
+
+=================================  =======  ===================================================
+persistent_schedules               hash     schedule name -> JSON of its config (``persist``
+                                            removed), as ``Resque.encode`` writes it
+schedules_changed                  set      names set or removed since the master scheduler
+                                            last loaded them (read with SPOP, DEL on a load)
+delayed:last_enqueued_at           hash     schedule name -> Ruby ``Time.now.to_s`` of its last
+                                            firing (``2026-12-06 03:54:13 +0000``)
+=================================  =======  ===================================================
 """
 
 from __future__ import annotations
@@ -84,6 +95,17 @@ class Keys:
 
     def pause_all(self) -> str:
         return f"{self.prefix}pause-all-workers"
+
+    # -- recurring schedules (resque-scheduler) --
+
+    def persistent_schedules(self) -> str:
+        return f"{self.prefix}persistent_schedules"
+
+    def schedules_changed(self) -> str:
+        return f"{self.prefix}schedules_changed"
+
+    def last_enqueued_at(self) -> str:
+        return f"{self.prefix}delayed:last_enqueued_at"
 
     def everything(self) -> str:
         """The KEYS pattern matching every key of this namespace."""
