@@ -20,12 +20,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
+from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterError, croniter
 from dateutil.tz import tzlocal
 
 DAY = 86400.0
+# Candidates croniter may give that fall in a skipped hour, one per matching time in it.
+_DST_SKIPS = 3601
 
 # fugit's unit seconds; months are 30 days and years 365, as fugit counts them.
 _UNITS = {"y": 365 * DAY, "M": 30 * DAY, "w": 7 * DAY, "d": DAY, "h": 3600.0, "m": 60.0, "s": 1.0}
@@ -131,11 +134,31 @@ class Cron:
     zone: tzinfo | None
 
     def next_after(self, moment: float) -> float:
-        """The first firing strictly after ``moment`` (whole seconds, as fugit counts)."""
+        """The first firing strictly after ``moment`` (whole seconds, as fugit counts).
+
+        A wall-clock time that the zone skips (02:30 on a spring-forward night) is skipped
+        too, as fugit does: croniter would fire it an hour later instead.
+        """
         zone = self.zone or tzlocal()
         start = datetime.fromtimestamp(int(moment), zone)
         found = croniter(self.expression, start, second_at_beginning=self.with_seconds)
-        return float(found.get_next(float))
+        for _ in range(_DST_SKIPS):
+            candidate = float(found.get_next(float))
+            if self._on_the_clock(datetime.fromtimestamp(candidate, zone)):
+                return candidate
+        return candidate
+
+    @cached_property
+    def _fields(self) -> list[list[int | str]]:
+        expanded, _ = croniter.expand(self.expression, second_at_beginning=self.with_seconds)
+        return [list(field) for field in expanded]
+
+    def _on_the_clock(self, local: datetime) -> bool:
+        """Whether the local time shows a minute, hour and second the line names."""
+        fields = self._fields
+        seconds = fields[5] if len(fields) > 5 else [0]
+        shown = ((fields[0], local.minute), (fields[1], local.hour), (seconds, local.second))
+        return all(allowed == ["*"] or value in allowed for allowed, value in shown)
 
 
 def parse_cron(value: object) -> Cron:
