@@ -176,7 +176,8 @@ class RecurringSchedules:
     def _load_entry(self, name: str, config: Any, dynamic: bool, now: float) -> None:
         wanted = configured_env(config) if isinstance(config, Mapping) else None
         if not env_matches(wanted, self.env):
-            self.skipped[name] = f"env {wanted!r} does not include {self.env!r}"
+            ours = "none is set" if self.env is None else repr(self.env)
+            self.skipped[name] = f"rails_env {wanted!r} does not include ours ({ours})"
             return
         try:
             entry = parse_entry(name, config, dynamic, now)
