@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -260,3 +261,30 @@ def test_cron_next_times_are_fugits(redis_url: str) -> None:
         if theirs != ours
     ]
     assert mismatches == [], "\n".join(map(str, mismatches))
+
+
+def test_first_firings_are_rufus(resque: Resque, redis_url: str) -> None:
+    schedules: dict[str, dict[str, Any]] = {
+        "plain": {"every": "5m", "class": "Noop"},
+        "first_in": {"every": ["1h", {"first_in": "10s"}], "class": "Noop"},
+        "cron_first_in": {"cron": ["0 0 1 1 *", {"first_in": "20s"}], "class": "Noop"},
+        "iso": {"every": "PT90S", "class": "Noop"},
+    }
+    for name, config in schedules.items():
+        resque.set_schedule(name, config)
+    recurring = RecurringSchedules(resque, dynamic=True)
+    recurring.load()
+    started = time.time()
+    ours = {name: due - started for name, due in recurring.due_times().items() if due}
+    theirs = scheduler_eval(
+        "Resque::Scheduler.dynamic = true\n"
+        "Resque::Scheduler.load_schedule!\n"
+        "now = Time.now.to_f\n"
+        "found = Resque::Scheduler.scheduled_jobs.map { |n, j| [n, j.next_time.to_f - now] }\n"
+        "Resque::Scheduler.rufus_scheduler.shutdown\n"
+        "found.to_h",
+        redis_url,
+    )
+    assert set(theirs) == set(ours) == set(schedules)
+    for name, offset in ours.items():
+        assert abs(theirs[name] - offset) < 1, (name, theirs[name], offset)
