@@ -9,7 +9,8 @@ so every schedule set here is persistent and an explicit ``persist: false`` is r
 A config is checked before it is stored (class, cron or every, args), so that a mistake is
 reported to the caller instead of stopping a Ruby scheduler later.
 
-``ScheduleMethods`` is mixed into ``Resque``; the operations below can run on any driver.
+``ScheduleMethods`` is mixed into ``Resque`` and ``AsyncScheduleMethods`` into ``AsyncResque``;
+both run the operations below.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from . import codec
 from .keys import Keys
-from .store.base import Operation, SyncDriver
+from .store.base import AsyncDriver, Operation, SyncDriver
 from .store.schedules import ScheduleOps
 
 
@@ -82,3 +83,27 @@ class ScheduleMethods:
     def get_last_enqueued_at(self, name: str) -> str | None:
         """When a schedule last fired, as Ruby writes it (``Time#to_s``); None: never."""
         return self.driver.run(ScheduleOps(self.settings.keys).last_enqueued_of(name))
+
+
+class AsyncScheduleMethods:
+    """The same methods on an asyncio client."""
+
+    settings: Any
+    options: Any
+    driver: AsyncDriver
+
+    async def set_schedule(self, name: str, config: Mapping[str, Any]) -> None:
+        keys = self.settings.keys
+        await self.driver.run(set_schedule_operation(keys, name, config, self.options.json_style))
+
+    async def remove_schedule(self, name: str) -> bool:
+        return await self.driver.run(ScheduleOps(self.settings.keys).remove(name))
+
+    async def fetch_schedule(self, name: str) -> dict[str, Any] | None:
+        return await self.driver.run(fetch_schedule_operation(self.settings.keys, name))
+
+    async def stored_schedules(self) -> dict[str, Any]:
+        return await self.driver.run(stored_schedules_operation(self.settings.keys))
+
+    async def get_last_enqueued_at(self, name: str) -> str | None:
+        return await self.driver.run(ScheduleOps(self.settings.keys).last_enqueued_of(name))

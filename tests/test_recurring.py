@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 import redis
 
+from resque_compat.aio import AsyncResque
 from resque_compat.client import Resque
 from resque_compat.job import JobRegistry
 from resque_compat.scheduler.entries import EntryError
@@ -173,3 +175,24 @@ def test_schedule_list_and_enqueue_now(
     assert missing.code == 1 and "no such schedule" in missing.err
     text = invoke(redis_url, "schedule", "list", "-f", str(schedule_file)).out
     assert "nightly" in text and "refused" in text
+
+
+def test_the_asyncio_client_sends_the_same_schedules(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    config = {"every": "1m", "class": "A", "queue": "q", "args": [1]}
+
+    async def asynchronous() -> tuple[Any, ...]:
+        async with AsyncResque.from_url(redis_url) as client:
+            await client.set_schedule("async", config)
+            fetched = await client.fetch_schedule("async")
+            stored = await client.stored_schedules()
+            removed = await client.remove_schedule("async")
+            return fetched, stored, removed, await client.get_last_enqueued_at("async")
+
+    assert asyncio.run(asynchronous()) == (config, {"async": config}, True, None)
+    with Resque.from_url(redis_url) as client:
+        client.set_schedule("sync", config)
+    assert raw_redis.hget("resque:persistent_schedules", "sync") == (
+        b'{"every":"1m","class":"A","queue":"q","args":[1]}'
+    )
