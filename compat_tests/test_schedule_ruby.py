@@ -133,6 +133,12 @@ def test_firing_leaves_the_bytes_enqueue_from_config_leaves(
         assert enqueue_entry(resque, parse_entry(name, config, dynamic=True)) is True
     assert everything_queued(raw_redis) == from_ruby
     assert from_ruby["compat"] == [b'{"class":"Noop","args":["from the class\'s queue"]}']
+    raw_redis.flushall()
+    timed = {name: {**config, "every": "1m"} for name, config in ENTRIES.items()}
+    recurring = RecurringSchedules(resque, timed)
+    due = recurring.next_due()
+    assert due is not None and recurring.fire_due(due) == len(ENTRIES)
+    assert everything_queued(raw_redis) == from_ruby
 
 
 def test_last_enqueued_at_is_written_as_ruby_writes_it(
