@@ -45,6 +45,10 @@ broken:
   every: whenever
   class: Broken
   queue: q
+broken_persisted:
+  cron: "0 25 * * *"
+  queue: q
+  persist: true
 """
 
 
@@ -76,6 +80,8 @@ def test_a_file_loads_as_ruby_loads_it(
     assert set(recurring.entries()) == {"report", "nightly", "three_times", "persisted"}
     assert recurring.entries()["report"].class_name == "report"
     assert "not a duration" in recurring.problems["broken"]
+    assert "not a valid cron line" in recurring.problems["broken_persisted"]
+    assert raw_redis.hexists("resque:persistent_schedules", "broken_persisted") == 0
     assert "production" in recurring.skipped["prod_only"]
     assert raw_redis.exists("resque:schedules_changed") == 0
 

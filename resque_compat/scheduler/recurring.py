@@ -89,7 +89,11 @@ class RecurringSchedules:
         schedule = read_schedule_file(path)
         for name, config in schedule.items():
             if isinstance(config, Mapping) and config.get("persist"):
-                client.driver.run(store_schedule(client, name, _with_class(name, config)))
+                try:
+                    client.driver.run(store_schedule(client, name, _with_class(name, config)))
+                except EntryError:
+                    # Not stored: kept as a file entry, so that loading refuses it by name.
+                    schedule[name] = {k: v for k, v in config.items() if k != "persist"}
         return cls(client, schedule, dynamic=dynamic, env=env)
 
     def load(self) -> None:
