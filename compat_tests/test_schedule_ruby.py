@@ -30,6 +30,16 @@ from resque_compat.scheduler.timing import parse_cron, parse_duration
 pytestmark = requires_ruby
 
 SCHEDULER_LIB = str(SHARED_RUBY / "resque-scheduler-5.0.0" / "lib")
+#: resque-scheduler 4.11 (with Resque 2.7) stores and fires schedules the same way; the tests
+#: of the protocol run against both.
+VERSIONS = {
+    "5.0.0": {"RESQUE_SCHEDULER_LIB": SCHEDULER_LIB},
+    "4.11.0": {
+        "RESQUE_SCHEDULER_LIB": str(SHARED_RUBY / "resque-scheduler-4.11.0" / "lib"),
+        "RESQUE_RUBY_LIB": str(SHARED_RUBY / "resque-2.7.0" / "lib"),
+    },
+}
+both_versions = pytest.mark.parametrize("version", sorted(VERSIONS))
 RUBY_TIME_TO_S = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}")
 
 # Entries whose firing is compared byte for byte: every args shape, a class Ruby and Python
@@ -55,8 +65,8 @@ ENTRIES: dict[str, dict[str, Any]] = {
 }
 
 
-def scheduler_eval(code: str, url: str) -> Any:
-    done = run_ruby("schedule.rb", url, env={"RESQUE_SCHEDULER_LIB": SCHEDULER_LIB}, input=code)
+def scheduler_eval(code: str, url: str, version: str = "5.0.0") -> Any:
+    done = run_ruby("schedule.rb", url, env=VERSIONS[version], input=code)
     return json.loads(done.stdout)
 
 
@@ -81,7 +91,10 @@ def last_enqueued(client: redis.Redis, name: str) -> str | None:
     return None if written is None else written.decode()
 
 
-def test_schedule_set_from_python_is_read_by_ruby(resque: Resque, redis_url: str) -> None:
+@both_versions
+def test_schedule_set_from_python_is_read_by_ruby(
+    resque: Resque, redis_url: str, version: str
+) -> None:
     config = {"cron": "0 */5 * * * * America/Chicago", "class": "Noop", "queue": "compat"}
     resque.set_schedule("tick", {**config, "args": [1, {"a": "é"}], "persist": True})
     resque.set_schedule("hourly", {"every": ["1h", {"first_in": "10s"}], "class": "Report"})
@@ -94,6 +107,7 @@ def test_schedule_set_from_python_is_read_by_ruby(resque: Resque, redis_url: str
         'Resque.redis.hget(:persistent_schedules, "tick") == '
         'Resque.redis.hget(:persistent_schedules, "tick_rb")]',
         redis_url,
+        version,
     )
     assert seen[0] == {**config, "args": [1, {"a": "é"}]}
     assert seen[1] == {"every": ["1h", {"first_in": "10s"}], "class": "Report"}
@@ -102,11 +116,15 @@ def test_schedule_set_from_python_is_read_by_ruby(resque: Resque, redis_url: str
     assert seen[4] is True, "Python stored other bytes than Ruby's set_schedule"
 
 
-def test_schedule_set_by_ruby_is_read_and_removed_by_python(resque: Resque, redis_url: str) -> None:
+@both_versions
+def test_schedule_set_by_ruby_is_read_and_removed_by_python(
+    resque: Resque, redis_url: str, version: str
+) -> None:
     scheduler_eval(
         'Resque.set_schedule("cleanup", {:class => "Cleanup", :every => "15mins", '
         ':queue => "high", :args => "/tmp/poop", :persist => true})',
         redis_url,
+        version,
     )
     expected = {"class": "Cleanup", "every": "15mins", "queue": "high", "args": "/tmp/poop"}
     assert resque.fetch_schedule("cleanup") == expected
@@ -115,17 +133,20 @@ def test_schedule_set_by_ruby_is_read_and_removed_by_python(resque: Resque, redi
     assert scheduler_eval(
         '[Resque.fetch_schedule("cleanup"), Resque.redis.smembers(:schedules_changed)]',
         redis_url,
+        version,
     ) == [None, ["cleanup"]]
 
 
+@both_versions
 def test_firing_leaves_the_bytes_enqueue_from_config_leaves(
-    resque: Resque, raw_redis: redis.Redis, redis_url: str
+    resque: Resque, raw_redis: redis.Redis, redis_url: str, version: str
 ) -> None:
     configs = json.dumps(ENTRIES)
     scheduler_eval(
         f"JSON.parse({json.dumps(configs)}).each_value "
         "{ |c| Resque::Scheduler.enqueue_from_config(c) }\nnil",
         redis_url,
+        version,
     )
     from_ruby = everything_queued(raw_redis)
     raw_redis.flushall()
@@ -164,14 +185,16 @@ def test_last_enqueued_at_is_written_as_ruby_writes_it(
     assert resque.get_last_enqueued_at("ruby_side") == ruby[1]
 
 
+@both_versions
 def test_a_bad_entry_stored_by_ruby_is_refused_and_the_others_fire(
-    resque: Resque, raw_redis: redis.Redis, redis_url: str
+    resque: Resque, raw_redis: redis.Redis, redis_url: str, version: str
 ) -> None:
     scheduler_eval(
         'Resque.set_schedule("broken", {"cron" => "61 * * * *", "class" => "Noop", '
         '"persist" => true})\n'
         'Resque.set_schedule("fine", {"every" => "1s", "class" => "Noop", "persist" => true})',
         redis_url,
+        version,
     )
     file_schedule = {"from_file": {"every": "1s", "queue": "files"}, "no_queue": {"every": "1s"}}
     recurring = RecurringSchedules(resque, file_schedule, dynamic=True)
