@@ -94,7 +94,7 @@ def test_every_with_options() -> None:
     entry = load("with_first_in")
     assert entry.every == 3600
     assert entry.repeat.first_at == NOW + 10
-    assert entry.timing == "every: 1h"
+    assert entry.timing == "every: 1h (first in 10s)"
 
 
 def test_custom_job_class_and_env() -> None:

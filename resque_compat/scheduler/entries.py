@@ -69,7 +69,9 @@ class Entry:
         if self.cron is not None:
             return f"cron: {self.cron.original}"
         if self.every is not None:
-            return f"every: {_first(self.config['every'])}"
+            line, options = _split_options(self.config["every"])
+            shown = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in options.items())
+            return f"every: {line} ({shown})" if shown else f"every: {line}"
         return "Not currently scheduled"
 
 
@@ -158,10 +160,6 @@ def _timing(config: Mapping[str, Any], now: float) -> tuple[float | None, Cron |
             raise EntryError(f"every {line!r} is not a positive duration")
         return seconds, None, repeat
     return None, None, Repeat()
-
-
-def _first(value: Any) -> Any:
-    return value[0] if isinstance(value, list) and value else value
 
 
 def _split_options(value: str | list[Any]) -> tuple[Any, Mapping[str, Any]]:
