@@ -14,10 +14,11 @@ import redis.asyncio
 from . import activejob
 from .client import ClientOptions, JobRef, ResqueOperations
 from .connection import RedisSettings
+from .schedules import AsyncScheduleMethods
 from .store import AsyncDriver
 
 
-class AsyncResque:
+class AsyncResque(AsyncScheduleMethods):
     """``Resque``'s enqueue/inspect surface with ``await``."""
 
     def __init__(

@@ -18,6 +18,7 @@ from . import activejob, codec
 from .connection import RedisSettings
 from .errors import DecodeError, NoClassError, NoQueueError, UnknownJobError
 from .job import JobRegistry, JobSpec, Payload, PayloadError, default_registry
+from .schedules import ScheduleMethods
 from .store import Schema, SyncDriver
 from .store.base import Operation
 
@@ -177,7 +178,7 @@ def _class_of(raw: bytes) -> str | None:
         return None
 
 
-class Resque:
+class Resque(ScheduleMethods):
     """A Resque client on a blocking connection. Names and semantics follow Ruby's ``Resque``."""
 
     def __init__(

@@ -46,6 +46,19 @@ resque-retry:<Class>[:<sha1>]      string   resque-retry: attempt counter (-1, t
 failure-resque-retry:<Class>...    string   MultipleWithRetrySuppression: the failure record
                                             kept while a delayed retry is pending (SETEX)
 =================================  =======  ===================================================
+
+Recurring schedules (resque-scheduler 5.0's dynamic schedules; its ``Resque.set_schedule``):
+
+=================================  =======  ===================================================
+key (after the namespace prefix)   type     content
+=================================  =======  ===================================================
+persistent_schedules               hash     schedule name -> JSON of its config (``persist``
+                                            removed), as ``Resque.encode`` writes it
+schedules_changed                  set      names set or removed since the master scheduler
+                                            last loaded them (read with SPOP, DEL on a load)
+delayed:last_enqueued_at           hash     schedule name -> Ruby ``Time.now.to_s`` of its last
+                                            firing (``2026-12-06 03:54:13 +0000``)
+=================================  =======  ===================================================
 """
 
 from __future__ import annotations
@@ -141,6 +154,16 @@ class Keys:
     def retry_failure(self, bare_key: str) -> str:
         """MultipleWithRetrySuppression's ``failure-<retry key>``."""
         return f"{self.prefix}failure-{bare_key}"
+    # -- recurring schedules (resque-scheduler) --
+
+    def persistent_schedules(self) -> str:
+        return f"{self.prefix}persistent_schedules"
+
+    def schedules_changed(self) -> str:
+        return f"{self.prefix}schedules_changed"
+
+    def last_enqueued_at(self) -> str:
+        return f"{self.prefix}delayed:last_enqueued_at"
 
     def everything(self) -> str:
         """The KEYS pattern matching every key of this namespace."""
