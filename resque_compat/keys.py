@@ -154,6 +154,7 @@ class Keys:
     def retry_failure(self, bare_key: str) -> str:
         """MultipleWithRetrySuppression's ``failure-<retry key>``."""
         return f"{self.prefix}failure-{bare_key}"
+
     # -- recurring schedules (resque-scheduler) --
 
     def persistent_schedules(self) -> str:
