@@ -25,18 +25,10 @@ from compat_tests.activejob_handlers import FLAKY_SWITCH, Person, received
 from compat_tests.runtimes import read_performed
 from resque_compat import JobRegistry, JsonStyle, NoQueueError, Resque
 from resque_compat.activejob import (
-    ActiveJobBridge,
-    ActiveJobSettings,
-    activejob,
-    activejob_bridge,
-    activejob_payload,
-    configure_activejob,
-    current_job,
-    rails_json_style,
-)
-from resque_compat.activejob_args import (
     JOB_WRAPPER_CLASS,
+    ActiveJobBridge,
     ActiveJobSerializationError,
+    ActiveJobSettings,
     CalendarDuration,
     GlobalID,
     IndifferentDict,
@@ -48,7 +40,13 @@ from resque_compat.activejob_args import (
     Symbol,
     SymbolKeysDict,
     TimeWithZone,
+    activejob,
+    activejob_bridge,
+    activejob_payload,
+    configure_activejob,
+    current_job,
     parse_enqueued_at,
+    rails_json_style,
 )
 from resque_compat.aio import AsyncResque
 from resque_compat.codec import encode

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from resque_compat.activejob_args import (
+from resque_compat.activejob import (
     JOB_WRAPPER_CLASS,
     ActiveJobArgumentError,
     ActiveJobDeserializationError,
@@ -32,6 +32,7 @@ from resque_compat.activejob_args import (
     CalendarDuration,
     GlobalID,
     IndifferentDict,
+    JobDataOptions,
     RubyDateTime,
     RubyDuration,
     RubyModule,
@@ -280,16 +281,18 @@ def _rebuild(job_data: Mapping[str, Any], case: Case) -> dict[str, Any]:
         job_data["job_class"],
         case.args,
         case.kwargs,
-        queue=job_data["queue_name"],
-        priority=job_data["priority"],
-        job_id=job_data["job_id"],
-        locale=job_data["locale"],
-        timezone=job_data["timezone"],
-        enqueued_at=datetime(2026, 11, 28, 7, 18, 14, tzinfo=UTC)
-        if placeholder
-        else _enqueued_at(job_data),
-        executions=job_data["executions"],
-        exception_executions=job_data["exception_executions"],
+        JobDataOptions(
+            queue=job_data["queue_name"],
+            priority=job_data["priority"],
+            job_id=job_data["job_id"],
+            locale=job_data["locale"],
+            timezone=job_data["timezone"],
+            enqueued_at=datetime(2026, 11, 28, 7, 18, 14, tzinfo=UTC)
+            if placeholder
+            else _enqueued_at(job_data),
+            executions=job_data["executions"],
+            exception_executions=job_data["exception_executions"],
+        ),
     )
     if placeholder:
         assert TIME_UTC_RE.fullmatch(built["enqueued_at"])
@@ -435,7 +438,10 @@ def test_scheduling_is_not_job_data_before_rails_7_1() -> None:
     """``set(wait:)`` raised NotImplementedError in the recording: Resque needs resque-scheduler."""
     with pytest.raises(ActiveJobArgumentError, match="resque-scheduler"):
         build_job_data(
-            "ArgsJob", ["later"], {}, queue="default", scheduled_at=datetime(2030, 1, 1, tzinfo=UTC)
+            "ArgsJob",
+            ["later"],
+            {},
+            JobDataOptions(queue="default", scheduled_at=datetime(2030, 1, 1, tzinfo=UTC)),
         )
 
 
@@ -635,11 +641,13 @@ def test_job_data_rails_7_1_and_later() -> None:
             "ArgsJob",
             [1],
             {},
-            queue="default",
-            priority=None,
-            job_id="id",
-            enqueued_at=enqueued,
-            rails_version=version,
+            JobDataOptions(
+                queue="default",
+                priority=None,
+                job_id="id",
+                enqueued_at=enqueued,
+                rails_version=version,
+            ),
         )
         assert list(data) == [*JOB_DATA_KEYS_61, "scheduled_at"]
         assert data["enqueued_at"] == "2026-11-28T07:18:14.123456789Z"
@@ -648,20 +656,20 @@ def test_job_data_rails_7_1_and_later() -> None:
         "ArgsJob",
         [],
         None,
-        queue="default",
-        rails_version="7.1",
-        scheduled_at=datetime(2030, 1, 1, 9, tzinfo=tz(9)),
+        JobDataOptions(
+            queue="default", rails_version="7.1", scheduled_at=datetime(2030, 1, 1, 9, tzinfo=tz(9))
+        ),
     )
     assert scheduled["scheduled_at"] == "2030-01-01T00:00:00.000000000Z"
     seven_oh = build_job_data(
-        "ArgsJob", [], {}, queue="q", rails_version="7.0", enqueued_at=enqueued
+        "ArgsJob", [], {}, JobDataOptions(queue="q", rails_version="7.0", enqueued_at=enqueued)
     )
     assert list(seven_oh) == JOB_DATA_KEYS_61
     assert seven_oh["enqueued_at"] == "2026-11-28T07:18:14Z"
 
 
 def test_job_data_defaults() -> None:
-    data = build_job_data("ArgsJob", [], {}, queue="default")
+    data = build_job_data("ArgsJob", [], {}, JobDataOptions(queue="default"))
     assert UUID_RE.fullmatch(data["job_id"])
     assert TIME_UTC_RE.fullmatch(data["enqueued_at"])
     assert (data["priority"], data["locale"], data["timezone"]) == (None, "en", "UTC")
@@ -949,7 +957,7 @@ def test_build_job_data_checks_its_fields() -> None:
         fields: dict[str, Any] = {"job_class": "ArgsJob", "queue": "default", **override}
         job_class = fields.pop("job_class")
         with pytest.raises(ActiveJobArgumentError, match=message):
-            build_job_data(job_class, [], {}, **fields)
+            build_job_data(job_class, [], {}, JobDataOptions(**fields))
     builder: Callable[..., dict[str, Any]] = build_job_data
     with pytest.raises(ActiveJobSerializationError):
-        builder("ArgsJob", [object()], {}, queue="default")
+        builder("ArgsJob", [object()], {}, JobDataOptions(queue="default"))

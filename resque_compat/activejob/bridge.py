@@ -1,236 +1,33 @@
-"""ActiveJob through Resque, both ways: Rails jobs run by Python handlers, Rails jobs enqueued
-from Python with the bytes ``perform_later`` writes.
-
-Rails' Resque adapter enqueues every ActiveJob job as the Resque class
-``ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper`` with one argument, the job data
-(``job_class``, ``job_id``, ``arguments`` in ActiveJob's serialised form, ``executions``,
-``locale``, ``timezone``, ``enqueued_at``...). A Python worker runs jobs by Resque class
-name, so this module puts one :class:`ActiveJobBridge` in a :class:`~resque_compat.job.JobRegistry`
-under that name; the bridge reads the job data, finds the Python handler registered for
-``job_class`` and calls it with natural Python values::
-
-    from resque_compat.activejob import activejob, current_job, globalid_locator
-
-    @activejob("ArchiveJob", queue="archives")
-    def archive(account, path, *, compress=False):
-        log.info("job %s, attempt %d", current_job().job_id, current_job().executions)
-
-    @globalid_locator("Account")
-    def find_account(gid):
-        return accounts.get(int(gid.model_id))
-
-Job metadata is read through :func:`current_job` (a context variable) rather than an extra
-argument, so a Rails keyword argument of any name reaches the handler untouched.
-
-The other way, :func:`enqueue_activejob` is the operation behind
-``Resque.enqueue_activejob("ArchiveJob", *args, queue=..., priority=..., **kwargs)``:
-the job data Rails writes (``activejob_args.build_job_data``), wrapped as Rails' adapter
-wraps it, encoded as a Rails process encodes it (ActiveSupport's JSON on top of the
-client's MultiJson adapter), then Resque's ``SADD`` + ``RPUSH``. Values ActiveJob cannot
-carry are refused before anything is sent. Defaults (locale, time zone, oldest Rails that
-reads the jobs, how objects become GlobalIDs) are an :class:`ActiveJobSettings` held by
-the bridge of the client's registry.
-
-Failures are Resque failures: whatever a handler raises is recorded with the payload as
-it was queued, so ``Resque::Failure.requeue`` or ``resque_compat.failure`` retries it in
-whichever runtime takes it. Job data the bridge cannot read is a failure too, never a
-crash: an unregistered ``job_class`` (:class:`UnknownActiveJobError`), an unknown
-serializer or an unresolvable GlobalID (recorded as ``ActiveJob::DeserializationError``,
-as Ruby records them), or job data that is not ActiveJob's (:class:`InvalidJobDataError`).
-"""
+"""The ``JobWrapper`` job of a registry: Rails jobs run by Python handlers, and enqueued."""
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import codec
-from .activejob_args import (
-    JOB_WRAPPER_CLASS,
-    ActiveJobArgumentError,
-    GlobalID,
-    build_job_data,
-    deserialize_arguments,
-    parse_enqueued_at,
-    serialize_arguments,
-    wrap_job_data,
-)
-from .errors import NoQueueError, ResqueCompatError, UnknownJobError
-from .job import JobRegistry, JobSpec, Payload, default_registry
-from .store.base import Operation
+from .. import codec
+from ..errors import NoQueueError, UnknownJobError
+from ..job import JobRegistry, JobSpec, Payload, default_registry
+from ..store.base import Operation
+from .context import ActiveJobContext, InvalidJobDataError, bind_current_job
+from .decode import deserialize_arguments
+from .job_data import JobDataOptions, build_job_data, wrap_job_data
+from .settings import ActiveJobSettings, rails_json_style
+from .values import GlobalID
+from .wire import JOB_WRAPPER_CLASS
 
 if TYPE_CHECKING:
-    from .client import ResqueOperations
-
-__all__ = [
-    "ActiveJobBridge",
-    "ActiveJobContext",
-    "ActiveJobSettings",
-    "InvalidJobDataError",
-    "UnknownActiveJobError",
-    "activejob",
-    "activejob_bridge",
-    "activejob_payload",
-    "configure_activejob",
-    "current_job",
-    "enqueue_activejob",
-    "globalid_locator",
-    "rails_json_style",
-]
+    from ..client import ResqueOperations
 
 Handler = Callable[..., Any]
 GlobalIDLocator = Callable[[GlobalID], Any]
-GlobalIDFor = Callable[[Any], GlobalID | None]
 H = TypeVar("H", bound=Handler)
 L = TypeVar("L", bound=GlobalIDLocator)
-
-_WITH_ACTIVESUPPORT = {
-    codec.JsonStyle.JSON_GEM: codec.JsonStyle.ACTIVESUPPORT,
-    codec.JsonStyle.OJ: codec.JsonStyle.ACTIVESUPPORT_OJ,
-}
 
 
 class UnknownActiveJobError(UnknownJobError):
     """A JobWrapper job whose ``job_class`` has no Python handler (Ruby: ``NameError``)."""
-
-
-class InvalidJobDataError(ResqueCompatError, ValueError):
-    """A JobWrapper payload whose argument is not ActiveJob's job data."""
-
-
-# --------------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True)
-class ActiveJobSettings:
-    """How this application writes ActiveJob jobs: what a Rails app's config decides.
-
-    ``locale`` and ``timezone`` are what Rails takes from ``I18n.locale`` and
-    ``Time.zone.name`` at enqueue time (the job performs in them). ``rails_version`` names
-    the oldest Rails that will read the jobs: ``"6.1"`` (the default) writes the forms every
-    Rails >= 6.1 reads; ``"7.0"`` allows ``RubyRange``; ``"7.1"`` writes ``enqueued_at`` with
-    nanoseconds, ``scheduled_at`` and ``Decimal`` as BigDecimalSerializer; ``"7.2"`` adds
-    the zone name to TimeWithZone. ``symbol_keys`` writes plain dict keys as Symbols.
-    ``globalid_for`` maps an application object to its GlobalID (None: not a model);
-    objects with a ``to_global_id()`` method need none. ``json_style`` is the JSON of the
-    Rails processes; None takes the client's MultiJson adapter with ActiveSupport loaded
-    (see :func:`rails_json_style`).
-    """
-
-    locale: str = "en"
-    timezone: str = "UTC"
-    rails_version: str = "6.1"
-    symbol_keys: bool = False
-    globalid_for: GlobalIDFor | None = None
-    json_style: codec.JsonStyle | None = None
-
-    def __post_init__(self) -> None:
-        serialize_arguments((), None, rails_version=self.rails_version)  # a bad version raises
-        for name in ("locale", "timezone"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ValueError(f"ActiveJobSettings.{name} must be a non-empty str")
-
-
-def rails_json_style(style: codec.JsonStyle) -> codec.JsonStyle:
-    """The JSON a Rails process writes with MultiJson adapter ``style``: every Rails app has
-    ActiveSupport loaded, which escapes ``<``, ``>`` and ``&`` in strings."""
-    return _WITH_ACTIVESUPPORT.get(style, style)
-
-
-# --------------------------------------------------------------------------- job metadata
-
-
-@dataclass(frozen=True)
-class ActiveJobContext:
-    """The job a handler is running, as Rails' job instance would describe it.
-
-    ``executions`` counts this run, as Rails' ``executions`` does inside ``perform``: 1 for
-    a job performed for the first time (the job data holds the runs before). ``enqueued_at``
-    and ``scheduled_at`` are parsed; ``locale`` and ``timezone`` are None when the job data
-    has none (Rails then uses its own defaults). ``job_data`` is the hash as it arrived.
-    """
-
-    job_class: str
-    job_id: str | None
-    queue_name: str | None
-    priority: int | None
-    executions: int
-    exception_executions: Mapping[str, int]
-    locale: str | None
-    timezone: str | None
-    enqueued_at: datetime | None
-    scheduled_at: datetime | None
-    provider_job_id: str | None
-    job_data: Mapping[str, Any] = field(repr=False)
-
-    @classmethod
-    def from_job_data(cls, job_data: Mapping[str, Any]) -> ActiveJobContext:
-        """Read the metadata; a field of the wrong type is an :class:`InvalidJobDataError`."""
-        executions = _optional(job_data, "executions", int) or 0
-        return cls(
-            job_class=_required_str(job_data, "job_class"),
-            job_id=_optional(job_data, "job_id", str),
-            queue_name=_optional(job_data, "queue_name", str),
-            priority=_optional(job_data, "priority", int),
-            executions=executions + 1,
-            exception_executions=_optional(job_data, "exception_executions", dict) or {},
-            locale=_optional(job_data, "locale", str),
-            timezone=_optional(job_data, "timezone", str),
-            enqueued_at=_optional_time(job_data, "enqueued_at"),
-            scheduled_at=_optional_time(job_data, "scheduled_at"),
-            provider_job_id=_optional(job_data, "provider_job_id", str),
-            job_data=job_data,
-        )
-
-
-_T = TypeVar("_T")
-
-
-def _optional(job_data: Mapping[str, Any], key: str, kind: type[_T]) -> _T | None:
-    value = job_data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise InvalidJobDataError(f"job data {key!r} must be {kind.__name__}, got {value!r}")
-    return value
-
-
-def _required_str(job_data: Mapping[str, Any], key: str) -> str:
-    value = _optional(job_data, key, str)
-    if not value:
-        raise InvalidJobDataError(f"job data has no {key!r}: {dict(job_data)!r}")
-    return value
-
-
-def _optional_time(job_data: Mapping[str, Any], key: str) -> datetime | None:
-    value = job_data.get(key)
-    if value is None:
-        return None
-    try:
-        return parse_enqueued_at(value)
-    except ActiveJobArgumentError as error:
-        raise InvalidJobDataError(f"job data {key!r} is not an ISO 8601 time: {value!r}") from error
-
-
-_current_job: contextvars.ContextVar[ActiveJobContext] = contextvars.ContextVar(
-    "resque_compat_activejob"
-)
-
-
-def current_job() -> ActiveJobContext:
-    """The ActiveJob job the calling handler runs (LookupError outside a handler)."""
-    try:
-        return _current_job.get()
-    except LookupError:
-        raise LookupError(
-            "current_job() is only available while an ActiveJob handler runs"
-        ) from None
-
-
-# --------------------------------------------------------------------------- the bridge
 
 
 class ActiveJobBridge(JobSpec):
@@ -305,11 +102,8 @@ class ActiveJobBridge(JobSpec):
         positional, keywords = deserialize_arguments(
             arguments, resolve_globalid=self.resolve_globalid
         )
-        token = _current_job.set(context)
-        try:
+        with bind_current_job(context):
             handler(*positional, **keywords)
-        finally:
-            _current_job.reset(token)
 
     def resolve_globalid(self, gid: GlobalID) -> Any:
         """The record a GlobalID names, from the model's locator; raises when there is none."""
@@ -348,10 +142,7 @@ class ActiveJobBridge(JobSpec):
     ) -> dict[str, Any]:
         """The job data ``perform_later`` writes (``job_id`` and ``enqueued_at``: fresh)."""
         settings = self.settings
-        return build_job_data(
-            job_class,
-            args,
-            kwargs,
+        options = JobDataOptions(
             queue=queue if queue is not None else self.queue_for(job_class),
             priority=priority,
             job_id=job_id,
@@ -362,6 +153,7 @@ class ActiveJobBridge(JobSpec):
             symbol_keys=settings.symbol_keys,
             globalid_for=self.globalid_for,
         )
+        return build_job_data(job_class, args, kwargs, options)
 
     def globalid_for(self, value: Any) -> GlobalID | None:
         """The settings' ``globalid_for``, else the object's own ``to_global_id()``."""
@@ -387,9 +179,6 @@ def _job_data_of(args: Sequence[Any]) -> Mapping[str, Any]:
             f"{JOB_WRAPPER_CLASS} takes one argument, the job data hash; got {list(args)!r}"
         )
     return args[0]
-
-
-# --------------------------------------------------------------------------- registry glue
 
 
 def activejob_bridge(registry: JobRegistry | None = None) -> ActiveJobBridge:
@@ -430,9 +219,6 @@ def _bridge_for(registry: JobRegistry) -> ActiveJobBridge:
     """For producing: the registry's bridge, or default settings without installing one."""
     existing = registry.get(JOB_WRAPPER_CLASS)
     return existing if isinstance(existing, ActiveJobBridge) else ActiveJobBridge()
-
-
-# --------------------------------------------------------------------------- producing
 
 
 def activejob_payload(
