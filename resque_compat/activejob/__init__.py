@@ -22,11 +22,12 @@ under that name; the bridge reads the job data, finds the Python handler registe
 Job metadata is read through :func:`current_job` (a context variable) rather than an extra
 argument, so a Rails keyword argument of any name reaches the handler untouched.
 
-The other way, :func:`enqueue_activejob` is the operation behind
-``Resque.enqueue_activejob("ArchiveJob", *args, queue=..., priority=..., **kwargs)``:
-the job data Rails writes (:func:`build_job_data`), wrapped as Rails' adapter
-wraps it, encoded as a Rails process encodes it (ActiveSupport's JSON on top of the
-client's MultiJson adapter), then Resque's ``SADD`` + ``RPUSH``. Values ActiveJob cannot
+The other way, ``Resque.enqueue_activejob("ArchiveJob", *args, queue=..., priority=...,
+**kwargs)`` enqueues the job data Rails writes (:func:`build_job_data`), wrapped as Rails'
+adapter wraps it, encoded as a Rails process encodes it (ActiveSupport's JSON on top of the
+client's MultiJson adapter). This package only builds that payload; the client enqueues it
+through the path of every job (queue check, the bridge's enqueue hooks, Resque's ``SADD`` +
+``RPUSH``), so nothing here imports the client. Values ActiveJob cannot
 carry are refused before anything is sent. Defaults (locale, time zone, oldest Rails that
 reads the jobs, how objects become GlobalIDs) are an :class:`ActiveJobSettings` held by
 the bridge of the client's registry.
@@ -125,8 +126,8 @@ from .bridge import (
     activejob_bridge,
     activejob_payload,
     configure_activejob,
-    enqueue_activejob,
     globalid_locator,
+    producing_bridge,
 )
 from .context import ActiveJobContext, InvalidJobDataError, current_job
 from .decode import deserialize_arguments
@@ -188,10 +189,10 @@ __all__ = [
     "configure_activejob",
     "current_job",
     "deserialize_arguments",
-    "enqueue_activejob",
     "format_enqueued_at",
     "globalid_locator",
     "parse_enqueued_at",
+    "producing_bridge",
     "rails_json_style",
     "serialize_arguments",
     "wrap_job_data",

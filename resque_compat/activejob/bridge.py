@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from .. import codec
 from ..errors import NoQueueError, UnknownJobError
-from ..job import JobRegistry, JobSpec, Payload, default_registry
-from ..store.base import Operation
+from ..job import JobRegistry, JobSpec, default_registry
 from .context import ActiveJobContext, InvalidJobDataError, bind_current_job
 from .decode import deserialize_arguments
 from .job_data import JobDataOptions, build_job_data, wrap_job_data
 from .settings import ActiveJobSettings, rails_json_style
 from .values import GlobalID
 from .wire import JOB_WRAPPER_CLASS
-
-if TYPE_CHECKING:
-    from ..client import ResqueOperations
 
 Handler = Callable[..., Any]
 GlobalIDLocator = Callable[[GlobalID], Any]
@@ -50,7 +46,7 @@ class ActiveJobBridge(JobSpec):
     def handler(self, job_class: str, queue: str | None = None) -> Callable[[H], H]:
         """Decorator: ``function`` performs the Rails job ``job_class`` (returned unchanged).
 
-        ``queue`` is where :func:`enqueue_activejob` puts the job when no queue is given
+        ``queue`` is where ``Resque.enqueue_activejob`` puts the job when no queue is given
         (Rails' ``queue_as``).
         """
         _check_name("job_class", job_class)
@@ -215,7 +211,7 @@ def configure_activejob(
     return bridge
 
 
-def _bridge_for(registry: JobRegistry) -> ActiveJobBridge:
+def producing_bridge(registry: JobRegistry) -> ActiveJobBridge:
     """For producing: the registry's bridge, or default settings without installing one."""
     existing = registry.get(JOB_WRAPPER_CLASS)
     return existing if isinstance(existing, ActiveJobBridge) else ActiveJobBridge()
@@ -228,26 +224,3 @@ def activejob_payload(
 ) -> bytes:
     """The Resque payload Rails' adapter writes for ``job_data``, as the Rails process's JSON."""
     return codec.encode(wrap_job_data(job_data), bridge.json_style(client_style))
-
-
-def enqueue_activejob(
-    ops: ResqueOperations,
-    job_class: str,
-    args: Sequence[Any],
-    kwargs: Mapping[str, Any],
-    queue: str | None = None,
-    priority: int | None = None,
-) -> Operation[str]:
-    """``JobClass.set(queue:, priority:).perform_later(*args, **kwargs)``; returns the job_id.
-
-    Everything is encoded first, so a refused value sends nothing. In inline mode the job
-    runs now through the registry's bridge, as Ruby's ``Resque.inline`` does.
-    """
-    bridge = _bridge_for(ops.options.registry)
-    job_data = bridge.job_data(job_class, args, kwargs, queue=queue, priority=priority)
-    payload = activejob_payload(bridge, job_data, ops.options.json_style)
-    if ops.options.inline:
-        ops.options.registry.lookup(JOB_WRAPPER_CLASS).run(Payload.decode(payload).args)
-    else:
-        yield from ops.schema.queues.push(job_data["queue_name"], payload)
-    return str(job_data["job_id"])
