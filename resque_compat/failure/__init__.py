@@ -1,4 +1,4 @@
-"""Failure backends (Redis, RedisMultiQueue, Multiple) and the failure management API.
+"""Failure backends (Redis, RedisMultiQueue, Multiple) and failure management (``manage``).
 
 A failed job becomes one JSON record, built in exactly one place (:func:`failure_record`)
 with Ruby's key order, because resque-web and Ruby's own management code read these
@@ -40,6 +40,7 @@ from ..codec import JsonStyle
 from ..errors import ConfigurationError
 from ..keys import Keys
 from .base import FailureBackend, _ListBackend
+from .manage import FailureRefused, Failures, failure_id
 from .multi_queue import RedisMultiQueueBackend
 from .multiple import MultipleBackend
 from .record import (
@@ -65,6 +66,8 @@ __all__ = [
     "FailureBackend",
     "FailureNotFoundError",
     "FailureRecordError",
+    "FailureRefused",
+    "Failures",
     "InvalidFailureQueueError",
     "MultipleBackend",
     "RawRecord",
@@ -72,6 +75,7 @@ __all__ = [
     "RedisMultiQueueBackend",
     "backend_from_name",
     "encode_record",
+    "failure_id",
     "failure_record",
     "format_failed_at",
     "format_retried_at_nozone",
