@@ -23,6 +23,7 @@ from resque_compat.failure import (
     Failure,
     FailureBackend,
     FailureNotFoundError,
+    FailureQuery,
     FailureRecordError,
     InvalidFailureQueueError,
     MultipleBackend,
@@ -294,7 +295,7 @@ def test_count_all_each_queues(driver: SyncDriver, redis_backend: RedisBackend) 
         (1, "C"),
         (0, "A"),
     ]
-    ascending = driver.run(redis_backend.each(1, 2, order="asc"))
+    ascending = driver.run(redis_backend.each(FailureQuery(1, 2, order="asc")))
     assert [i for i, _ in ascending] == [1, 2]
 
 
@@ -309,7 +310,7 @@ def test_each_by_class_keeps_the_first_matches_in_walking_order(
         failure("B"),
         failure("C"),
     )
-    walked = driver.run(redis_backend.each(0, 2, class_name="FailJob"))
+    walked = driver.run(redis_backend.each(FailureQuery(0, 2, class_name="FailJob")))
     assert [index for index, _ in walked] == [3, 2]
     assert driver.run(redis_backend.count(class_name="Other")) == 1
 
@@ -586,7 +587,7 @@ def test_multi_queue_management(
     assert driver.run(multi_backend.count(class_name="Other")) == 1
     assert driver.run(multi_backend.count("q2_failed", "FailJob")) == 1
     assert args_of(driver.run(multi_backend.all(0, 2, "q1_failed"))) == ["A", "C"]
-    assert [i for i, _ in driver.run(multi_backend.each(queue="q1_failed"))] == [1, 0]
+    assert [i for i, _ in driver.run(multi_backend.each(FailureQuery(queue="q1_failed")))] == [1, 0]
     driver.run(multi_backend.requeue(0, "q1_failed"))
     retried = driver.run(multi_backend.all(0, 1, "q1_failed"))
     assert isinstance(retried, dict) and retried["retried_at"] == "2026/11/28 07:20:00"
@@ -643,7 +644,7 @@ def test_multiple_saves_everywhere_and_reads_the_first(
     assert driver.run(multiple.queues()) == ["failed"]
     assert args_of(driver.run(multiple.all(0, 2))) == ["A", "C"]
     assert [e.index for e in driver.run(multiple.entries(3))] == [3, 4]
-    assert [i for i, _ in driver.run(multiple.each(0, 2))] == [1, 0]
+    assert [i for i, _ in driver.run(multiple.each(FailureQuery(0, 2)))] == [1, 0]
     found = driver.run(multiple.entry(0))
     assert found is not None and found.raw == RUBY_RECORD
 
