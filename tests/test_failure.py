@@ -25,6 +25,7 @@ from resque_compat.failure import (
     FailureNotFoundError,
     FailureQuery,
     FailureRecordError,
+    Failures,
     InvalidFailureQueueError,
     MultipleBackend,
     RawRecord,
@@ -38,7 +39,7 @@ from resque_compat.failure import (
 )
 from resque_compat.keys import Keys
 from resque_compat.store import AsyncDriver, SyncDriver
-from resque_compat.store.base import Operation
+from resque_compat.store.base import Batch, Operation
 
 T = TypeVar("T")
 
@@ -545,6 +546,57 @@ def test_remove_leaves_a_record_that_changed_meanwhile(
     assert [r.get("retried_at") for r in stored(raw_redis, "resque:failed")] == [
         None,
         "2026/11/28 07:20:00 UTC",
+    ]
+
+
+class ChangeBefore(SyncDriver):
+    """A driver that lets another client write just before its round trip number ``at``: a
+    concurrent change at a chosen moment, with real commands on the real Redis."""
+
+    def __init__(self, client: redis.Redis, at: int, change: Callable[[], Any]) -> None:
+        super().__init__(client)
+        self.at, self.change, self.sent = at, change, 0
+
+    def send(self, batch_: Batch[Any]) -> list[Any]:
+        self.sent += 1
+        if self.sent == self.at:
+            self.change()
+        return super().send(batch_)
+
+
+@pytest.mark.parametrize("at", [2, 3, 4, 5])
+def test_retry_all_by_class_requeues_only_the_record_it_listed(
+    client: redis.Redis,
+    driver: SyncDriver,
+    redis_backend: RedisBackend,
+    raw_redis: redis.Redis,
+    at: int,
+) -> None:
+    """``failed retry-all --class Archive`` lists A at index 0; another client removes A before
+    round trip ``at``, so index 0 holds B (another class) from then on. Whatever the moment,
+    B is neither requeued nor overwritten: each requeue checks the record's exact bytes."""
+    save_all(driver, redis_backend, failure("A", job="Archive"), failure("B", job="Other"))
+    first, second = entry_at(raw_redis, 0), entry_at(raw_redis, 1)
+    manager = Failures(redis_backend, ChangeBefore(client, at, lambda: lrem_one(raw_redis, first)))
+    requeued = manager.retry_all(None, "Archive")
+    queued = [json.loads(raw) for raw in raw_redis.lrange("resque:queue:q1", 0, -1)]
+    assert [job["class"] for job in queued] == ["Archive"] * requeued
+    assert second in raw_redis.lrange("resque:failed", 0, -1)
+
+
+def test_retry_all_by_class_follows_a_record_that_moved(
+    client: redis.Redis, driver: SyncDriver, redis_backend: RedisBackend, raw_redis: redis.Redis
+) -> None:
+    """The record listed at index 1 is at index 0 by the time it is requeued (an earlier
+    failure was removed meanwhile): it is found by its bytes and requeued, once."""
+    save_all(driver, redis_backend, failure("X", job="Other"), failure("A", job="Archive"))
+    first = entry_at(raw_redis, 0)
+    manager = Failures(redis_backend, ChangeBefore(client, 2, lambda: lrem_one(raw_redis, first)))
+    assert manager.retry_all(None, "Archive") == 1
+    [record] = stored(raw_redis, "resque:failed")
+    assert (args_of([record]), record["retried_at"]) == (["A"], "2026/11/28 07:20:00 UTC")
+    assert [json.loads(raw) for raw in raw_redis.lrange("resque:queue:q1", 0, -1)] == [
+        {"class": "Archive", "args": ["A"]}
     ]
 
 

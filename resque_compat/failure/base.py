@@ -87,6 +87,11 @@ class FailureBackend(ABC):
         """Like :meth:`requeue`, but enqueue on ``to_queue``."""
         return _nothing(None)
 
+    def requeue_entry(self, entry: FailedEntry) -> Operation[bool]:
+        """Requeue exactly the record ``entry`` read (its bytes), wherever it now is in its
+        list; False, with nothing written, when it changed or is gone."""
+        return _nothing(False)
+
     def remove(
         self, index: int, queue: str | None = None, expected: bytes | None = None
     ) -> Operation[int]:
@@ -208,6 +213,13 @@ class _ListBackend(FailureBackend):
             return codec.encode(updated, self.json_style), queue, job
         except EncodeError as error:
             raise FailureRecordError(f"cannot requeue: {error}", raw) from error
+
+    def requeue_entry(self, entry: FailedEntry) -> Operation[bool]:
+        marked, queue, payload = self._requeue_plan(entry.raw, None)
+        job = (queue, payload)
+        return (
+            yield from self.ops.requeue_exact(entry.list_name, entry.index, entry.raw, marked, job)
+        )
 
     def _requeue_quietly(self, list_name: str, index: int) -> Operation[int]:
         """For the bulk requeues: 1 if requeued, 0 for a record that cannot be (left as is)."""

@@ -29,7 +29,7 @@ from ..store import SyncDriver
 from .base import FailureBackend
 from .multi_queue import RedisMultiQueueBackend
 from .multiple import MultipleBackend
-from .record import FailedEntry, FailureNotFoundError, FailureRecordError
+from .record import FailedEntry, FailureRecordError
 
 ID_LENGTH = 10
 
@@ -178,17 +178,15 @@ class Failures:
         return self.driver.run(self.backend.requeue_all())
 
     def requeue_each(self, entries: Sequence[FailedEntry]) -> int:
-        """Requeue each entry still at its index with the same bytes; the number requeued."""
+        """Requeue each entry that still holds the bytes it was listed with, wherever it moved
+        (one atomic check-mark-enqueue each); the number requeued. Records that cannot be
+        requeued (unreadable, no job) are skipped."""
         requeued = 0
         for entry in entries:
-            current = self.driver.run(self.backend.entry(entry.index, entry.list_name))
-            if current is None or current.raw != entry.raw:
-                continue
             try:
-                self.driver.run(self.backend.requeue(entry.index, entry.list_name))
-            except (FailureRecordError, FailureNotFoundError):
+                requeued += self.driver.run(self.backend.requeue_entry(entry))
+            except FailureRecordError:
                 continue
-            requeued += 1
         return requeued
 
     def remove_each(self, entries: Sequence[FailedEntry]) -> int:

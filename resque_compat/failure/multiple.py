@@ -68,6 +68,9 @@ class MultipleBackend(FailureBackend):
     def requeue_to(self, index: int, to_queue: str, queue: str | None = None) -> Operation[None]:
         yield from self.first.requeue_to(index, to_queue, queue)
 
+    def requeue_entry(self, entry: FailedEntry) -> Operation[bool]:
+        return (yield from self.first.requeue_entry(entry))
+
     def requeue_queue(self, queue: str) -> Operation[int]:
         return (yield from self.first.requeue_queue(queue))
 
