@@ -77,7 +77,7 @@ Hash with Symbol keys: ``_aj_symbol_keys: [names]``    SymbolKeysDict (a dict wi
 HashWithIndifferentAccess: ``..._access: true``        IndifferentDict
 trailing ``**kwargs`` hash: ``_aj_ruby2_keywords``     the kwargs dict of
                                                        deserialize_arguments
-Symbol (SymbolSerializer, all)                         Symbol
+Symbol (SymbolSerializer, all)                         Symbol (a str)
 GlobalID model ``{"_aj_globalid": "gid://..."}``       resolver(GlobalID) or GlobalID
 Time (TimeSerializer, iso8601(9), all)                 RubyTime (an aware datetime)
 DateTime (DateTimeSerializer, all)                     RubyDateTime (an aware datetime)
@@ -90,8 +90,8 @@ Duration of weeks/days/hours/minutes/seconds           RubyDuration (a timedelta
 Duration with months or years                          CalendarDuration (not a
                                                        timedelta: a month is no fixed
                                                        length once added to a date)
-Module / Class (ModuleSerializer, 6.1+)                RubyModule
-Range (RangeSerializer, 7.0+)                          RubyRange
+Module / Class (ModuleSerializer, 6.1+)                RubyModule (a str: the name)
+Range (RangeSerializer, 7.0+)                          RubyRange (``in``: cover?)
 BigDecimal 6.1 / 7.0 (and 7.1 without                  str "1.5" (Rails itself writes a
   use_big_decimal_serializer): a JSON string           plain string; Ruby reads a String)
 BigDecimal (BigDecimalSerializer, 7.1 opt-in, 7.2+)    decimal.Decimal

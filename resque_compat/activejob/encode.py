@@ -284,16 +284,17 @@ def _refuse_set(value: object, context: _EncodeContext) -> Any:
 
 
 _Encoder = Callable[[Any, _EncodeContext], Any]
-#: Checked in order: subclasses before their bases (bool before int, datetime before date).
+#: Checked in order: subclasses before their bases (bool before int, Symbol before str,
+#: datetime before date).
 _ENCODERS: Final[tuple[tuple[type | tuple[type, ...], _Encoder], ...]] = (
     (type(None), _encode_none),
     (bool, _encode_bool),
     (int, _encode_int),
     (float, _encode_float),
-    (str, _encode_str),
     (Symbol, _encode_symbol),
-    (GlobalID, _encode_globalid),
     (RubyModule, _encode_module),
+    (str, _encode_str),
+    (GlobalID, _encode_globalid),
     (RubyRange, _encode_range),
     (TimeWithZone, _encode_time_with_zone),
     (RubyDateTime, _encode_date_time),

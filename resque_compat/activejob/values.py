@@ -20,15 +20,29 @@ _TimeT = TypeVar("_TimeT", bound="_NanoDatetime")
 _DurationT = TypeVar("_DurationT", bound="RubyDuration")
 
 
-@dataclass(frozen=True)
-class Symbol:
-    """A Ruby Symbol (``:name``): Python has no twin, and Ruby code tells ``:a`` from ``"a"``."""
+class Symbol(str):
+    """A Ruby Symbol (``:name``), as the ``str`` it stands for: ``mode == "archive"`` holds
+    for ``:archive``, and it works as a dict key, in f-strings and in JSON like its name.
 
-    name: str
+    Ruby code tells ``:a`` from ``"a"``, so the type is kept: re-encoding writes a Symbol
+    again. Python cannot tell them apart where ``str`` equality decides (a dict holding both
+    ``"a"`` and ``Symbol("a")`` holds one key), and string methods return plain ``str``.
+    """
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str):
-            raise ActiveJobArgumentError(f"Symbol name must be a str, got {self.name!r}")
+    __slots__ = ()
+
+    def __new__(cls, name: str) -> Symbol:
+        if not isinstance(name, str):
+            raise ActiveJobArgumentError(f"Symbol name must be a str, got {name!r}")
+        return super().__new__(cls, name)
+
+    @property
+    def name(self) -> str:
+        """The Symbol's name as a plain ``str`` (Ruby's ``Symbol#to_s``)."""
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"Symbol({str.__repr__(self)})"
 
 
 GID_RE: Final = re.compile(r"gid://(?P<app>[^/?#]+)/(?P<model>[^/?#]+)/(?P<id>[^?#]+)(?:\?[^#]*)?")
@@ -74,15 +88,25 @@ class GlobalID:
         return unquote(self._part("id"))
 
 
-@dataclass(frozen=True)
-class RubyModule:
-    """A Ruby Class or Module passed as an argument (``String``, ``Admin::Report``)."""
+class RubyModule(str):
+    """A Ruby Class or Module passed as an argument (``String``, ``Admin::Report``), as the
+    ``str`` of its name (Python cannot hold the Ruby class itself): ``klass == "String"``
+    holds, and re-encoding writes a Module again."""
 
-    name: str
+    __slots__ = ()
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise ActiveJobArgumentError(f"RubyModule needs a constant name, got {self.name!r}")
+    def __new__(cls, name: str) -> RubyModule:
+        if not isinstance(name, str) or not name:
+            raise ActiveJobArgumentError(f"RubyModule needs a constant name, got {name!r}")
+        return super().__new__(cls, name)
+
+    @property
+    def name(self) -> str:
+        """The constant's name as a plain ``str`` (Ruby's ``Module#name``)."""
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"RubyModule({str.__repr__(self)})"
 
 
 @dataclass(frozen=True)
@@ -92,6 +116,19 @@ class RubyRange:
     begin: Any
     end: Any
     exclude_end: bool = False
+
+    def __contains__(self, value: Any) -> bool:
+        """Ruby's ``Range#cover?``, so that ``x in rng`` reads as in Ruby: ``begin <= x``
+        and ``x <= end`` (``x < end`` when the end is excluded); an open end admits all on
+        its side, and a value that does not compare with the bounds is not covered."""
+        try:
+            if self.begin is not None and value < self.begin:
+                return False
+            if self.end is None:
+                return True
+            return bool(value < self.end if self.exclude_end else value <= self.end)
+        except TypeError:
+            return False
 
 
 @dataclass(frozen=True)
