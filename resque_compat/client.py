@@ -17,7 +17,7 @@ import redis
 from . import codec
 from .activejob import JOB_WRAPPER_CLASS, activejob_payload, producing_bridge
 from .connection import RedisSettings
-from .errors import DecodeError, NoClassError, NoQueueError, UnknownJobError
+from .errors import DecodeError, EncodeError, NoClassError, NoQueueError, UnknownJobError
 from .job import JobRegistry, JobSpec, Payload, PayloadError, default_registry
 from .store import Schema, SyncDriver
 from .store.base import Operation
@@ -128,9 +128,17 @@ class ResqueOperations:
         """Every payload encoded first (a bad one refuses the batch), then one round trip."""
         _check_queue(queue)
         class_name, _spec = self.resolve(job)
-        payloads = [self.encode(class_name, args) for args in arg_lists]
+        payloads = [self._encode_item(class_name, args, at) for at, args in enumerate(arg_lists)]
         yield from self.schema.queues.push_many(queue, payloads)
         return len(payloads)
+
+    def _encode_item(self, class_name: str, args: Sequence[Any], position: int) -> bytes:
+        """One payload of a batch; a refusal names its position (``batch[1]: args[0]: ...``),
+        since the message alone would point at the first item's arguments."""
+        try:
+            return self.encode(class_name, args)
+        except EncodeError as error:
+            raise EncodeError(f"batch[{position}]: {error}") from error
 
     def dequeue(self, job: JobRef, args: Sequence[Any]) -> Operation[int | None]:
         """Ruby's ``Resque.dequeue``: from the job's queue, hooks around ``Job.destroy``."""
