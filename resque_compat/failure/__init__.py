@@ -1,4 +1,4 @@
-"""Failure backends (Redis, RedisMultiQueue, Multiple) and the failure management API.
+"""Failure backends (Redis, RedisMultiQueue, Multiple) and failure management (``manage``).
 
 A failed job becomes one JSON record, built in exactly one place (:func:`failure_record`)
 with Ruby's key order, because resque-web and Ruby's own management code read these
@@ -40,6 +40,7 @@ from ..codec import JsonStyle
 from ..errors import ConfigurationError
 from ..keys import Keys
 from .base import FailureBackend, _ListBackend
+from .manage import FailureRefused, Failures, failure_id
 from .multi_queue import RedisMultiQueueBackend
 from .multiple import MultipleBackend
 from .record import (
@@ -47,6 +48,7 @@ from .record import (
     FailedRecord,
     Failure,
     FailureNotFoundError,
+    FailureQuery,
     FailureRecordError,
     InvalidFailureQueueError,
     RawRecord,
@@ -65,7 +67,10 @@ __all__ = [
     "Failure",
     "FailureBackend",
     "FailureNotFoundError",
+    "FailureQuery",
     "FailureRecordError",
+    "FailureRefused",
+    "Failures",
     "InvalidFailureQueueError",
     "MultipleBackend",
     "MultipleWithRetrySuppressionBackend",
@@ -74,6 +79,7 @@ __all__ = [
     "RedisMultiQueueBackend",
     "backend_from_name",
     "encode_record",
+    "failure_id",
     "failure_record",
     "format_failed_at",
     "format_retried_at_nozone",
