@@ -23,9 +23,9 @@ import redis
 from compat_tests import jobs  # noqa: F401  (registers Noop and the other test jobs)
 from compat_tests.runtimes import SHARED_RUBY, requires_ruby, run_ruby
 from resque_compat.client import Resque
-from resque_compat.scheduler.entries import parse_entry
+from resque_compat.schedule_format.entries import parse_entry
+from resque_compat.schedule_format.timing import parse_cron, parse_duration
 from resque_compat.scheduler.recurring import RecurringSchedules, enqueue_entry
-from resque_compat.scheduler.timing import parse_cron, parse_duration
 
 pytestmark = requires_ruby
 

@@ -30,7 +30,7 @@ def set_schedule_operation(
     """Check ``config``, then HSET it (``persist`` removed) and SADD the name."""
     # Imported here: ``client`` mixes this module in, and the scheduler package imports
     # the client, so a module-level import would make a cycle.
-    from .scheduler.entries import EntryError, parse_entry
+    from .schedule_format.entries import EntryError, parse_entry
 
     stored = {key: value for key, value in config.items() if key not in ("persist", ":persist")}
     if config.get("persist", True) is False:

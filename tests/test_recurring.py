@@ -14,7 +14,7 @@ import redis
 from resque_compat.aio import AsyncResque
 from resque_compat.client import Resque
 from resque_compat.job import JobRegistry
-from resque_compat.scheduler.entries import EntryError
+from resque_compat.schedule_format.entries import EntryError
 from resque_compat.scheduler.recurring import RecurringSchedules
 from tests.test_cli import invoke
 

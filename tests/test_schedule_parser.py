@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from resque_compat.scheduler.entries import EntryError, arguments, env_matches, parse_entry
-from resque_compat.scheduler.timing import TimingError, parse_cron, parse_duration
+from resque_compat.schedule_format.entries import EntryError, arguments, env_matches, parse_entry
+from resque_compat.schedule_format.timing import TimingError, parse_cron, parse_duration
 
 NOW = 1_800_000_000.0
 

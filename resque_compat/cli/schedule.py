@@ -23,7 +23,7 @@ import click
 from ..client import Resque
 from ..connection import RedisSettings
 from ..errors import ResqueCompatError
-from ..scheduler.entries import Entry
+from ..schedule_format.entries import Entry
 from ..scheduler.recurring import (
     RecurringSchedules,
     enqueue_entry,

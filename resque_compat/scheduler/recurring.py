@@ -44,8 +44,8 @@ import yaml
 from .. import codec, timefmt
 from ..client import Resque
 from ..errors import NoQueueError
+from ..schedule_format.entries import Entry, EntryError, configured_env, env_matches, parse_entry
 from ..store.schedules import ScheduleOps
-from .entries import Entry, EntryError, configured_env, env_matches, parse_entry
 
 log = logging.getLogger("resque_compat.scheduler")
 
