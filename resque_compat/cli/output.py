@@ -90,7 +90,7 @@ def confirm(yes: bool, question: str) -> None:
         raise Refusal("not confirmed; nothing changed")
 
 
-def failures_of(queue: str | None, class_name: str | None) -> str:
+def selection(queue: str | None, class_name: str | None) -> str:
     """The failures a bulk command's filters select, as its confirmation question names them."""
     of_queue = "" if queue is None else f" of queue {shown(queue)!r}"
     of_class = "" if class_name is None else f" of class {shown(class_name)!r}"
