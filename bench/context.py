@@ -35,6 +35,8 @@ class Sizes:
     scheduler_seconds: int = 30
     """The window of due times in the scheduler's lateness figures."""
     scheduler_move_jobs: int = 100000
+    idle_window_seconds: float = 30.0
+    """How long the idle scenario counts commands: six of Ruby's default 5 s polls."""
     settle_seconds: float = 0.3
     """How long workers are left alone after registering, before a run starts."""
 
@@ -72,6 +74,7 @@ QUICK = Sizes(
     fleet_processes=(1, 2),
     scheduler_seconds=1,
     scheduler_move_jobs=3000,
+    idle_window_seconds=0.5,
     settle_seconds=0.05,
 )
 

@@ -18,19 +18,62 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, Union
 
 from . import codec
-from .activejob import ActiveJobBridge, activejob_payload
-from .activejob_args import JOB_WRAPPER_CLASS
+from .activejob import ActiveJobBridge, activejob_payload, producing_bridge
 from .errors import DecodeError, NoQueueError
-from .job import Payload
 from .store.base import Operation
 from .store.delayed import DelayedItem
 
 if TYPE_CHECKING:
-    from .client import JobRef, ResqueOperations
-    from .store import AsyncDriver, SyncDriver
+    from .job import JobRegistry, JobSpec
+    from .store import AsyncDriver, Schema, SyncDriver
+
+JobRef = Union["JobSpec", str]
+"""A job: a registered ``JobSpec`` or a Ruby class name (as ``client.JobRef``)."""
+
+
+class _Options(Protocol):
+    @property
+    def json_style(self) -> codec.JsonStyle: ...
+
+    @property
+    def inline(self) -> bool: ...
+
+    @property
+    def registry(self) -> JobRegistry: ...
+
+
+class ResqueOperations(Protocol):
+    """What this module uses of ``client.ResqueOperations`` (the client mixes this module in,
+    so it cannot be imported here)."""
+
+    @property
+    def options(self) -> _Options: ...
+
+    @property
+    def schema(self) -> Schema: ...
+
+    def resolve(self, job: JobRef) -> tuple[str, JobSpec | None]: ...
+
+    def queue_of(self, job: JobRef) -> str: ...
+
+    def encode(self, class_name: str, args: Sequence[Any]) -> bytes: ...
+
+    def enqueue_to(
+        self, queue: str, job: JobRef, args: Sequence[Any]
+    ) -> Operation[bool | None]: ...
+
+    def enqueue_activejob(
+        self,
+        job_class: str,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        queue: str | None = None,
+        priority: int | None = None,
+    ) -> Operation[str | None]: ...
+
 
 When = datetime | int | float
 """A due time: an aware (or local, like Ruby's ``Time``) datetime, or Unix seconds."""
@@ -168,27 +211,25 @@ def enqueue_activejob_at(
     queue: str | None,
     priority: int | None,
     when: float,
-) -> Operation[str]:
+) -> Operation[str | None]:
     """``JobClass.set(wait:/wait_until:).perform_later``: Rails' Resque adapter calls
     ``Resque.enqueue_at_with_queue(queue_name, scheduled_at, JobWrapper, job.serialize)``, so the
     job data (with ``scheduled_at`` from Rails 7.1 on) is delayed as any job is; a time not
-    after this second enqueues at once. Returns the job_id."""
-    existing = ops.options.registry.get(JOB_WRAPPER_CLASS)
-    bridge = existing if isinstance(existing, ActiveJobBridge) else ActiveJobBridge()
+    after this second (or inline mode) enqueues at once, as ``perform_later`` does.
+    Returns the job_id (None when a before_enqueue hook said no)."""
+    if ops.options.inline or math.floor(when) <= int(time.time()):
+        return (yield from ops.enqueue_activejob(job_class, args, kwargs, queue, priority))
+    bridge = producing_bridge(ops.options.registry)
+    target = queue if queue is not None else bridge.queue_for(job_class)
+    _check_queue(target)
     scheduled = datetime.fromtimestamp(when, timezone.utc) if _rails_7_1(bridge) else None
     job_data = bridge.job_data(
-        job_class, args, kwargs, queue=queue, priority=priority, scheduled_at=scheduled
+        job_class, args, kwargs, queue=target, priority=priority, scheduled_at=scheduled
     )
     payload = activejob_payload(bridge, job_data, ops.options.json_style)
-    queue_name = str(job_data["queue_name"])
-    if ops.options.inline:
-        ops.options.registry.lookup(JOB_WRAPPER_CLASS).run(Payload.decode(payload).args)
-    elif math.floor(when) <= int(time.time()):
-        yield from ops.schema.queues.push(queue_name, payload)
-    else:
-        style = ops.options.json_style
-        delayed = payload[:-1] + b',"queue":' + codec.encode(queue_name, style) + b"}"
-        yield from ops.schema.delayed.push(DelayedItem(math.floor(when), delayed))
+    style = ops.options.json_style
+    delayed = payload[:-1] + b',"queue":' + codec.encode(target, style) + b"}"
+    yield from ops.schema.delayed.push(DelayedItem(math.floor(when), delayed))
     return str(job_data["job_id"])
 
 

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import click
 
+from ..client import ClientOptions, Resque
 from ..connection import RedisSettings
+from ..job import default_registry
 from ..scheduler import Scheduler, SchedulerSettings
+from ..scheduler.recurring import RecurringSchedules
 from ..worker.supervisor import daemonize, write_pidfile
 from .context import pass_settings
 
@@ -22,6 +25,14 @@ from .context import pass_settings
 @click.command()
 @click.option(
     "-a", "--app", "apps", multiple=True, envvar="RESQUE_APP", help="Module registering jobs."
+)
+@click.option(
+    "-f",
+    "--file",
+    "schedule_file",
+    envvar="RESQUE_SCHEDULE_FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A resque-scheduler YAML schedule file (recurring jobs; see docs/recurring.md).",
 )
 @click.option(
     "-i",
@@ -62,10 +73,27 @@ def scheduler(redis: RedisSettings, /, **options: object) -> None:
     if pidfile is not None:
         write_pidfile(str(pidfile))
     try:
-        Scheduler(redis, settings).run()
+        Scheduler(redis, settings, _recurring(redis, settings, options["schedule_file"])).run()
     finally:
         if pidfile is not None:  # Ruby's scheduler deletes it at exit too
             pidfile.unlink(missing_ok=True)
+
+
+def _recurring(
+    redis: RedisSettings, settings: SchedulerSettings, schedule_file: object
+) -> RecurringSchedules:
+    """The file's entries and the stored (dynamic) ones, as Ruby's scheduler loads
+    ``Resque.schedule``; fired while this scheduler is master."""
+    client = Resque(redis, ClientOptions(registry=default_registry))
+    env = settings.env or None
+    if schedule_file:
+        try:
+            return RecurringSchedules.from_file(
+                client, str(schedule_file), dynamic=settings.dynamic, env=env
+            )
+        except (OSError, ValueError) as error:
+            raise click.ClickException(f"{schedule_file}: {error}") from error
+    return RecurringSchedules(client, dynamic=settings.dynamic, env=env)
 
 
 def _configure_logging(options: dict[str, object]) -> None:

@@ -1,9 +1,9 @@
-"""resque-scheduler in Python: the delayed-job mover under Ruby's master lock, and the seam for
-recurring schedules.
+"""resque-scheduler's side of the protocol: delayed jobs, the master lock, recurring schedules.
 
-A ``Scheduler`` moves due delayed jobs onto their queues while it holds the master lock that
-Ruby schedulers take too, so one scheduler of either language is master at a time. Recurring
-schedules plug in as a ``Recurring`` object; the scheduler calls it only while it is master.
+A ``Scheduler`` (``core``) moves due delayed jobs onto their queues (``mover``) while it holds
+the master lock that Ruby schedulers take too (``lock``), so one scheduler of either language
+is master at a time. Recurring schedules (``recurring.RecurringSchedules``) plug in as a
+``Recurring`` object, which the scheduler drives only while it is master.
 """
 
 from __future__ import annotations

@@ -47,7 +47,14 @@ _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 
 
 class Recurring(Protocol):
-    """Recurring schedules, as the scheduler drives them (only while it is master)."""
+    """Recurring schedules, as the scheduler drives them (only while it is master);
+    ``recurring.RecurringSchedules`` is the implementation."""
+
+    def load(self) -> None:
+        """The whole schedule afresh: on becoming master, as Ruby's ``reload_schedule!``."""
+
+    def reload_if_changed(self) -> bool:
+        """With dynamic schedules, the changed ones (``schedules_changed``); each pass."""
 
     def next_due(self) -> float | None:
         """Unix seconds of the next firing; None when nothing is scheduled."""
@@ -126,6 +133,8 @@ class Scheduler:
             text = "Master scheduler" if master else "Child scheduler"
             log.info(text)
             set_title(self.settings.title(text))
+            if master and self.recurring is not None:
+                self.recurring.load()
         self.master = master
 
     def _work_as_master(self) -> float:
@@ -134,6 +143,7 @@ class Scheduler:
             log.debug("queued %d delayed jobs", moved)
         candidates = [time.time() + min(self.settings.interval, self.settings.lock_timeout / 3)]
         if self.recurring is not None:
+            self.recurring.reload_if_changed()
             self.recurring.fire_due(time.time())
             candidates.append(self.recurring.next_due() or math.inf)
         upcoming = self.mover.next_timestamp()

@@ -17,7 +17,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..keys import Keys
-from .base import Batch, Operation, as_int, batch, one, texts
+from .base import Batch, Operation, Script, as_int, batch, one, texts
+
+# KEYS: the failure list, the queues set, the job queue. ARGV: the index the record was
+# listed at, its exact bytes, the record with retried_at, the queue's name, the payload.
+# The record is looked for where it was listed, then wherever it moved (LPOS); a record
+# that changed or is gone is left alone and nothing is enqueued.
+_REQUEUE_EXACT = Script(
+    """
+local index = tonumber(ARGV[1])
+if redis.call('LINDEX', KEYS[1], index) ~= ARGV[2] then
+  index = redis.call('LPOS', KEYS[1], ARGV[2])
+  if not index then return 0 end
+end
+redis.call('LSET', KEYS[1], index, ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[4])
+redis.call('RPUSH', KEYS[3], ARGV[5])
+return 1
+"""
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,21 @@ class FailedOps:
     def replace(self, list_name: str | None, index: int, value: bytes) -> Operation[None]:
         """LSET, as Ruby's ``update_item_in_failed_queue`` (Redis refuses an index past the end)."""
         yield one(("LSET", self._key(list_name), index, value))
+
+    def requeue_exact(
+        self, list_name: str, index: int, expected: bytes, marked: bytes, job: tuple[str, bytes]
+    ) -> Operation[bool]:
+        """Mark the record whose bytes are ``expected`` (``marked``: with ``retried_at``) and
+        enqueue ``job`` (queue, payload), atomically; False when that record is gone.
+
+        Ruby's requeue is LINDEX, LSET, enqueue, by index: when the list shifts between a
+        listing and the requeue, it marks and enqueues a neighbour. A bulk requeue of
+        records chosen from a listing must act on exactly those records, as removal does.
+        """
+        queue, payload = job
+        keys = (self._key(list_name), self.keys.queues(), self.keys.queue(queue))
+        done = yield _REQUEUE_EXACT.call(keys, (index, expected, marked, queue, payload))
+        return bool(done)
 
     def remove_value(self, list_name: str | None, value: bytes) -> Operation[int]:
         """LREM 1 of the exact bytes: removes one copy of that record wherever it now is.

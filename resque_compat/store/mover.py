@@ -21,22 +21,24 @@ from typing import Any
 
 import redis
 
-from ..keys import Keys, delayed_member
+from ..keys import DELAYED_MEMBER_PREFIX, Keys, delayed_member
 from .base import Arg, Operation, Script, one
 
-# KEYS: delayed_queue_schedule, queues. ARGV: namespace prefix, now (whole seconds), budget,
-# lowest timestamp ('-inf' for all).
+# KEYS: delayed_queue_schedule, queues. ARGV: the key prefixes (from keys.py) of delayed:<ts>
+# lists, of their bare names in timestamps: sets, of timestamps: sets and of queue: lists; now
+# (whole seconds), budget, lowest timestamp ('-inf' for all).
 # Returns {moved} or, when it met a payload it cannot cut, {moved, timestamp, payload}.
 MOVE_DUE = Script(
     r"""
-local schedule, queues, prefix = KEYS[1], KEYS[2], ARGV[1]
-local budget = tonumber(ARGV[3])
+local schedule, queues = KEYS[1], KEYS[2]
+local delayed, member_prefix, timestamps, queue_prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local now, budget, lowest = ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local moved = 0
 while moved < budget do
-  local due = redis.call('ZRANGEBYSCORE', schedule, ARGV[4], ARGV[2], 'LIMIT', 0, 1)[1]
+  local due = redis.call('ZRANGEBYSCORE', schedule, lowest, now, 'LIMIT', 0, 1)[1]
   if not due then return {moved} end
-  local member = 'delayed:' .. due
-  local key = prefix .. member
+  local member = member_prefix .. due
+  local key = delayed .. due
   local jobs = redis.call('LRANGE', key, 0, budget - moved - 1)
   local taken, odd = 0, nil
   for _, job in ipairs(jobs) do
@@ -47,9 +49,9 @@ while moved < budget do
       odd = job
       break
     end
-    redis.call('SREM', prefix .. 'timestamps:' .. job, member)
+    redis.call('SREM', timestamps .. job, member)
     redis.call('SADD', queues, queue)
-    redis.call('RPUSH', prefix .. 'queue:' .. queue, body .. '}')
+    redis.call('RPUSH', queue_prefix .. queue, body .. '}')
     taken = taken + 1
   end
   if taken > 0 then redis.call('LTRIM', key, taken, -1) end
@@ -125,9 +127,14 @@ class MoverOps:
     def move_due(self, now: int, budget: int, since: int | None = None) -> Operation[MoveResult]:
         """Move jobs due by ``now`` (from ``since`` on, when given), ``budget`` at most."""
         lowest: Arg = "-inf" if since is None else since
+        prefixes = (
+            self.keys.delayed_prefix(),
+            DELAYED_MEMBER_PREFIX,
+            self.keys.delayed_timestamps_prefix(),
+            self.keys.queue(""),
+        )
         reply = yield MOVE_DUE.call(
-            (self.keys.delayed_schedule(), self.keys.queues()),
-            (self.keys.prefix, now, budget, lowest),
+            (self.keys.delayed_schedule(), self.keys.queues()), (*prefixes, now, budget, lowest)
         )
         if len(reply) == 1:
             return MoveResult(int(reply[0]))
