@@ -21,6 +21,7 @@ from resque_compat.connection import RedisSettings
 from resque_compat.keys import Keys
 from resque_compat.scheduler import Scheduler, SchedulerSettings
 from resque_compat.scheduler.lock import lock_value
+from resque_compat.scheduler.recurring import RecurringSchedules
 
 LOCK = "resque:resque:resque_scheduler_master_lock"
 
@@ -166,3 +167,27 @@ def test_cli_scheduler_writes_and_removes_its_pidfile_and_stops_on_term(
     assert "Master scheduler" in out and "Shutting down" in out
     assert not pidfile.exists()
     assert raw_redis.get(LOCK) is None
+
+
+def test_the_master_fires_recurring_schedules_between_delayed_moves(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    client = _producer(redis_url)
+    schedule = {"tick": {"every": "1s", "class": "Tick", "queue": "recurring", "args": [7]}}
+    recurring = RecurringSchedules(client, schedule)
+    scheduler = Scheduler(RedisSettings.from_url(redis_url), SchedulerSettings(), recurring)
+    thread = threading.Thread(target=scheduler.run, args=(False,))
+    thread.start()
+    try:
+        due = int(time.time()) + 1
+        client.enqueue_at(due, "Tick", "delayed")
+        _moved_at(raw_redis, "ticks")
+        _moved_at(raw_redis, "recurring")
+        deadline = time.monotonic() + 5  # HSET right after the enqueue
+        while not raw_redis.hexists("resque:delayed:last_enqueued_at", "tick"):
+            assert time.monotonic() < deadline, "no last_enqueued_at"
+            time.sleep(0.01)
+    finally:
+        scheduler.stop()
+        thread.join(10)
+    assert raw_redis.lrange("resque:queue:recurring", 0, 0) == [b'{"class":"Tick","args":[7]}']
