@@ -136,6 +136,21 @@ return 0
 )
 
 
+# KEYS: worker:<id>, queue:<q>. ARGV: the record expected in worker:<id>, the payload.
+# Puts a job the worker reserved but never started back at the head of its queue, only while
+# worker:<id> still holds that exact record (so pruning or a second call cannot duplicate it).
+RELEASE = Script(
+    """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('LPUSH', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+"""
+)
+
+
 def worker_record(queue: str, run_at: str, payload: Any) -> bytes:
     """``worker:<id>`` as Ruby writes it: queue, run_at, payload (what the script builds)."""
     return codec.encode({"queue": queue, "run_at": run_at, "payload": payload})
@@ -241,6 +256,16 @@ class LifecycleOps:
         record = worker_record(job.queue, _run_at_of(job.record), payload)
         yield REPLACE_RECORD.call([self.keys.worker(self.worker_id)], [job.record, record])
         return Reserved(job.queue, job.raw, record)
+
+    def release(self, job: Reserved) -> Operation[bool]:
+        """Give back a job reserved and never started: head of its queue, record removed.
+
+        Ruby pops a job only when it is about to run it; a worker stopping between our
+        reserve and the run must leave the job where Ruby would have left it.
+        """
+        keys = [self.keys.worker(self.worker_id), self.keys.queue(job.queue)]
+        reply = yield RELEASE.call(keys, [job.record, job.raw])
+        return bool(reply)
 
     def current_job(self) -> Operation[Any]:
         """``worker:<id>`` decoded: the job this worker has recorded as in flight (its text

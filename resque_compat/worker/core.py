@@ -4,8 +4,10 @@ Startup (Ruby's order): title ``resque: Starting``, signal handlers, remove the 
 heartbeat, first heartbeat, prune dead workers under the lock, ``before_first_fork``,
 register. Then, per job: atomic reserve (see ``store.lifecycle``), run (forked or not),
 record a failure if any, then finish it and reserve the next in one script call. When no
-queue has work the worker blocks on Redis (``waiting``) instead of sleeping. At the end:
-unregister (a job still recorded becomes a ``Resque::DirtyExit``) and ``worker_exit``.
+queue has work the worker blocks on Redis (``waiting``) instead of sleeping. Signals are
+acted on before every reserve; a job reserved but never started when the worker stops goes
+back to the head of its queue. At the end: unregister (a job still recorded, i.e. one that
+was running, becomes a ``Resque::DirtyExit``) and ``worker_exit``.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ class Worker:
         self._queues: list[str] = []
         self._exiting: list[runner.Child] = []
         self._standby: runner.Standby | None = None
+        self._held: Reserved | None = None
+        """A job reserved and not started yet: given back, not failed, if the worker stops."""
 
     # -- the whole life ---------------------------------------------------------------
 
@@ -135,6 +139,7 @@ class Worker:
             self.act_on_signals()
             self.heartbeat.beat_if_due()
             if self.state.shutdown:
+                self.give_back()
                 return
             if isinstance(reservation, Reserved):
                 reservation = self.process(reservation)
@@ -149,6 +154,7 @@ class Worker:
         """Ruby's unregister_worker: fail a job still recorded, then remove every trace."""
         self.heartbeat.stop()
         try:
+            self.give_back()
             job = self.driver.run(self.ops.current_job())
             if job:
                 failure = in_flight_failure(self.id, job)
@@ -158,6 +164,17 @@ class Worker:
             self.driver.run(self.ops.unregister())
         except redis.RedisError as redis_error:
             log.error("could not unregister %s: %s", self.id, redis_error)
+
+    def give_back(self) -> None:
+        """Put a reserved, never started job back at the head of its queue (as Ruby, which
+        pops only what it runs, leaves it), if ``worker:<id>`` still holds it."""
+        held, self._held = self._held, None
+        if held is not None and held.queue:
+            self.driver.run(self.ops.release(held))
+
+    def _hold(self, reservation: Reservation) -> Reservation:
+        self._held = reservation if isinstance(reservation, Reserved) else None
+        return reservation
 
     def _reap_children(self, block: bool = False) -> None:
         """Collect children that reported their job and then exited."""
@@ -178,15 +195,19 @@ class Worker:
     def process(self, job: Reserved) -> Reservation:
         """Run one reserved job, record how it ended, finish it and reserve the next."""
         self.state.idle = False
+        self._held = None
         payload = runner.read_payload(job.raw)
         job = self.readable(job, payload)
         result = self.run(job, payload)
         if not result.ok:
             self.record_failure(job, result)
+        self.act_on_signals()
         reserve_next = not (self.state.shutdown or self.state.paused)
-        return self._with_redis_retry(
-            lambda: self.driver.run(
-                self.ops.done_and_reserve(job, self._queues, timefmt.run_at(), reserve_next)
+        return self._hold(
+            self._with_redis_retry(
+                lambda: self.driver.run(
+                    self.ops.done_and_reserve(job, self._queues, timefmt.run_at(), reserve_next)
+                )
             )
         )
 
@@ -303,11 +324,17 @@ class Worker:
     # -- idle -------------------------------------------------------------------------
 
     def reserve(self) -> Reservation:
+        """Signals first (a stopping worker takes nothing), then one atomic reserve."""
+        self.act_on_signals()
+        if self.state.shutdown:
+            return None
         if self.state.paused:
             return "paused"
         self._resolve_queues()
-        return self._with_redis_retry(
-            lambda: self.driver.run(self.ops.reserve(self._queues, timefmt.run_at()))
+        return self._hold(
+            self._with_redis_retry(
+                lambda: self.driver.run(self.ops.reserve(self._queues, timefmt.run_at()))
+            )
         )
 
     def _resolve_queues(self) -> None:
