@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from importlib.resources import files
 from typing import Any, Generic, TypeVar
 
 import redis
@@ -68,6 +69,12 @@ class Script:
     def call(self, keys: Sequence[str], args: Sequence[Arg]) -> Batch[Any]:
         command: Command = ("EVALSHA", self.sha, len(keys), *keys, *args)
         return Batch((command,), lambda replies: replies[0], self)
+
+
+def lua_source(name: str) -> str:
+    """A script of ``store/scripts/``, read once when the module defining it is imported:
+    kept as ``.lua`` files so that they read, diff and lint as Lua."""
+    return (files(__package__) / "scripts" / f"{name}.lua").read_text(encoding="utf-8")
 
 
 def _script_to_load(batch_: Batch[Any], error: NoScriptError) -> str:

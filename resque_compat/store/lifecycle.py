@@ -25,83 +25,16 @@ from typing import Any
 from .. import codec
 from ..errors import DecodeError, EncodeError
 from ..keys import Keys
-from .base import Operation, Script, batch, one, text, texts
+from .base import Operation, Script, batch, lua_source, one, text, texts
 
 PAUSED = b"paused"
 
-# KEYS: pause-all-workers, worker:<id>, queue:<q1>, queue:<q2>, ...
-# ARGV: run_at, then for each queue its name as a JSON string (written by our codec).
-# Returns {index, payload, record} for the first queue that had a job (index 0: the job
-# already recorded in worker:<id>, so a retried call never takes a second job), "paused",
-# or nil.
-_RESERVE_BODY = """
--- Whether a payload can go into the record as it is: JSON by a strict reading (no NaN, hex
--- or leading zeros, which cjson reads by default; no NUL, where cjson stops reading).
--- Anything else goes in as a JSON string. Raw tab, CR and LF are looked for (fast, plain
--- finds): cjson accepts them inside strings, Ruby's parser does not. Rarer control
--- characters are left to the worker, which rewrites such a record right after it reserved
--- (``Worker.readable``): a pattern scan of every payload costs milliseconds at 100 KB.
-local function embeddable(raw)
-  for _, byte in ipairs({0, 9, 10, 13}) do
-    if string.find(raw, string.char(byte), 1, true) then
-      return false
-    end
-  end
-  local lenient = cjson.decode_invalid_numbers()
-  cjson.decode_invalid_numbers(false)
-  local ok = pcall(cjson.decode, raw)
-  cjson.decode_invalid_numbers(lenient)
-  return ok
-end
-local current = redis.call('GET', KEYS[2])
-if current then
-  return {0, '', current}
-end
-local pause = redis.call('GET', KEYS[1])
-if pause and string.lower(string.match(pause, '^%s*(.-)%s*$')) == 'true' then
-  return 'paused'
-end
-for i = 3, #KEYS do
-  local raw = redis.call('LPOP', KEYS[i])
-  if raw then
-    local payload = raw
-    if not embeddable(raw) then
-      payload = cjson.encode(raw)
-    end
-    local record = '{"queue":' .. ARGV[i - 1] .. ',"run_at":"' .. ARGV[1] ..
-      '","payload":' .. payload .. '}'
-    redis.call('SET', KEYS[2], record)
-    return {i - 2, raw, record}
-  end
-end
-return false
-"""
-
-RESERVE = Script(_RESERVE_BODY)
-
-# KEYS: as RESERVE, then stat:processed, stat:processed:<id> (appended at the end).
-# ARGV: as RESERVE, then the worker:<id> record of the job being finished, then "1" when
-# the next job should be reserved, "0" to only finish. Finishing is Ruby's pipelined
-# DEL worker:<id> + INCRBY stat:processed 1 + INCRBY stat:processed:<id> 1 (a failed job
-# counts as processed too), done only while worker:<id> still holds that job, so that a
-# call repeated after a lost reply neither counts twice nor drops the next job.
-DONE_AND_RESERVE = Script(
-    """
-local n = #KEYS
-local finishing = ARGV[#ARGV - 1]
-if redis.call('GET', KEYS[2]) == finishing then
-  redis.call('DEL', KEYS[2])
-  redis.call('INCRBY', KEYS[n - 1], 1)
-  redis.call('INCRBY', KEYS[n], 1)
-end
-KEYS[n] = nil
-KEYS[n - 1] = nil
-if ARGV[#ARGV] ~= '1' then
-  return false
-end
-"""
-    + _RESERVE_BODY
-)
+# The scripts and their KEYS/ARGV contracts are in ``scripts/*.lua``. Finishing a job and
+# reserving the next is one script: finish.lua's body followed by reserve.lua's.
+RESERVE = Script(lua_source("reserve"))
+DONE_AND_RESERVE = Script(lua_source("finish") + lua_source("reserve"))
+REPLACE_RECORD = Script(lua_source("replace_record"))
+RELEASE = Script(lua_source("release"))
 
 
 @dataclass(frozen=True)
@@ -122,33 +55,6 @@ def _read_reserve(reply: Any, queues: Sequence[str]) -> Reserved | str | None:
     if int(index) == 0:
         return _resumed(record)
     return Reserved(queues[int(index) - 1], raw, record)
-
-
-# KEYS: worker:<id>. ARGV: the record expected there, its replacement.
-REPLACE_RECORD = Script(
-    """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-"""
-)
-
-
-# KEYS: worker:<id>, queue:<q>. ARGV: the record expected in worker:<id>, the payload.
-# Puts a job the worker reserved but never started back at the head of its queue, only while
-# worker:<id> still holds that exact record (so pruning or a second call cannot duplicate it).
-RELEASE = Script(
-    """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  redis.call('LPUSH', KEYS[2], ARGV[2])
-  return 1
-end
-return 0
-"""
-)
 
 
 def worker_record(queue: str, run_at: str, payload: Any) -> bytes:
