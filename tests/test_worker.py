@@ -265,6 +265,25 @@ def test_queue_priority_and_globs(redis_url: str, raw_redis: redis.Redis) -> Non
     assert raw_redis.llen("resque:queue:low") == 1
 
 
+@pytest.mark.parametrize("queues", ["*", "q*", "*,!old"])
+def test_a_busy_worker_resolves_its_queue_patterns_on_every_reserve(
+    redis_url: str, raw_redis: redis.Redis, queues: str
+) -> None:
+    """Ruby resolves ``*``, globs and ``!skip`` on every reserve: a job on a new queue that
+    sorts first runs next, not after the backlog of the queue already known."""
+    client = Resque.from_url(redis_url)
+    client.enqueue_many("qold", "Noop", [[i] for i in range(3000)])
+    client.enqueue_many("old", "Noop", [[i] for i in range(10)])
+    with PythonWorker(redis_url, queues, "--interval", "0") as worker:
+        wait_for(lambda: int(raw_redis.get("resque:stat:processed") or 0) >= 20, what="busy")
+        client.enqueue_to("qa_new", "RecordArgs", "new queue")
+        wait_for(lambda: performed(raw_redis), what="the new queue's job")
+        left = raw_redis.llen("resque:queue:qold")
+        worker.signal(signal.SIGQUIT)
+        assert worker.wait() == 0, worker.output()
+    assert left > 1000, f"the new queue's job ran after {3000 - left} jobs of the old queue"
+
+
 def test_queue_selector_matches_ruby() -> None:
     known = ["alpha", "low", "zebra", "critical", "file_b", "high", "file_a", "Beta", "files"]
     assert QueueSelector.parse("critical,*,!low").resolve(known) == [

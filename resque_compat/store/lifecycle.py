@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,15 +45,37 @@ class Reserved:
     record: bytes
 
 
-def _read_reserve(reply: Any, queues: Sequence[str]) -> Reserved | str | None:
+@dataclass(frozen=True)
+class QueueList:
+    """The queues to reserve from, in priority order, and, for a list resolved from ``*``,
+    globs or ``!skip`` patterns, the ``queues`` set it was resolved from (None when static).
+    The reserve script checks that set on every call, as Ruby resolves on every reserve."""
+
+    names: tuple[str, ...]
+    known: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class QueuesChanged:
+    """The ``queues`` set differs from the one the list was resolved from: resolve again."""
+
+    known: tuple[str, ...]
+
+
+ReserveReply = Reserved | QueuesChanged | str | None
+
+
+def _read_reserve(reply: Any, queues: QueueList) -> ReserveReply:
     if reply is None:
         return None
     if reply == PAUSED:
         return "paused"
+    if int(reply[0]) == -1:
+        return QueuesChanged(tuple(texts(reply[1:])))
     index, raw, record = reply
     if int(index) == 0:
         return _resumed(record)
-    return Reserved(queues[int(index) - 1], raw, record)
+    return Reserved(queues.names[int(index) - 1], raw, record)
 
 
 def worker_record(queue: str, run_at: str, payload: Any) -> bytes:
@@ -117,26 +138,22 @@ class LifecycleOps:
             ("SET", self.keys.worker_started(self.worker_id), started),
         )
 
-    def _reserve_keys(self, queues: Sequence[str]) -> tuple[str, ...]:
-        return _reserve_keys(self.keys, self.worker_id, tuple(queues))
-
-    def reserve(self, queues: Sequence[str], run_at: str) -> Operation[Reserved | str | None]:
+    def reserve(self, queues: QueueList, run_at: str) -> Operation[ReserveReply]:
         """Pop the first job in priority order and record it, in one script call."""
-        names = _queue_names_json(tuple(queues))
-        reply = yield RESERVE.call(self._reserve_keys(queues), [run_at, *names])
+        keys = _reserve_keys(self.keys, self.worker_id, queues.names)
+        reply = yield RESERVE.call(keys, [run_at, *_reserve_args(queues)])
         return _read_reserve(reply, queues)
 
     def done_and_reserve(
         self,
         finished: Reserved,
-        queues: Sequence[str],
+        queues: QueueList,
         run_at: str,
         reserve: bool,
-    ) -> Operation[Reserved | str | None]:
+    ) -> Operation[ReserveReply]:
         """Finish the current job (Ruby's done_working) and reserve the next, in one call."""
-        keys = _done_and_reserve_keys(self.keys, self.worker_id, tuple(queues))
-        names = _queue_names_json(tuple(queues))
-        args = [run_at, *names, finished.record, "1" if reserve else "0"]
+        keys = _done_and_reserve_keys(self.keys, self.worker_id, queues.names)
+        args = [run_at, *_reserve_args(queues), finished.record, "1" if reserve else "0"]
         reply = yield DONE_AND_RESERVE.call(keys, args)
         return _read_reserve(reply, queues)
 
@@ -184,20 +201,25 @@ class LifecycleOps:
         except DecodeError:
             return reply.decode("utf-8", "surrogateescape")
 
-    def known_queues(self) -> Operation[list[str]]:
-        return texts((yield one(("SMEMBERS", self.keys.queues()))))
-
 
 @functools.lru_cache(maxsize=8)
 def _reserve_keys(keys: Keys, worker_id: str, queues: tuple[str, ...]) -> tuple[str, ...]:
     """Built once per queue list: a busy worker needs them once per job."""
-    return (keys.pause_all(), keys.worker(worker_id), *(keys.queue(q) for q in queues))
+    return (
+        keys.pause_all(),
+        keys.worker(worker_id),
+        keys.queues(),
+        *(keys.queue(q) for q in queues),
+    )
 
 
 @functools.lru_cache(maxsize=8)
-def _queue_names_json(queues: tuple[str, ...]) -> tuple[bytes, ...]:
-    """Queue names as JSON strings for the record the script builds (our codec's bytes)."""
-    return tuple(codec.encode(name) for name in queues)
+def _reserve_args(queues: QueueList) -> tuple[str | bytes, ...]:
+    """The known set (its size, -1 when static, then its names), then the queue names as
+    JSON strings for the record the script builds (our codec's bytes)."""
+    known = () if queues.known is None else queues.known
+    count = -1 if queues.known is None else len(known)
+    return (str(count), *known, *(codec.encode(name) for name in queues.names))
 
 
 @functools.lru_cache(maxsize=8)

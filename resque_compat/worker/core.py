@@ -27,8 +27,8 @@ from .. import timefmt
 from ..connection import RedisSettings
 from ..failure import Failure, FailureBackend, RedisBackend
 from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
-from ..store import SyncDriver
-from ..store.lifecycle import LifecycleOps, Reserved, embeds
+from ..store import Operation, SyncDriver
+from ..store.lifecycle import LifecycleOps, QueueList, QueuesChanged, Reserved, ReserveReply, embeds
 from . import runner
 from .heartbeat import Heartbeat
 from .proctitle import ProcessTitles
@@ -80,7 +80,10 @@ class Worker:
         self.heartbeat = Heartbeat(self.driver, self.ops, settings.heartbeat_interval)
         self.waiter = IdleWaiter(self.client, self.keys)
         self.state = RunState()
-        self._queues: list[str] = []
+        # A dynamic list starts empty, resolved from an empty set: the first reserve finds
+        # the queues set changed and sends it back to be resolved.
+        dynamic = settings.queues.dynamic
+        self._queues = QueueList((), ()) if dynamic else QueueList(settings.queues.patterns)
         self._exiting: list[runner.Child] = []
         self._standby: runner.Standby | None = None
         self._held: Reserved | None = None
@@ -203,12 +206,8 @@ class Worker:
             self.record_failure(job, result)
         self.act_on_signals()
         reserve_next = not (self.state.shutdown or self.state.paused)
-        return self._hold(
-            self._with_redis_retry(
-                lambda: self.driver.run(
-                    self.ops.done_and_reserve(job, self._queues, timefmt.run_at(), reserve_next)
-                )
-            )
+        return self._reserve_with(
+            lambda queues: self.ops.done_and_reserve(job, queues, timefmt.run_at(), reserve_next)
         )
 
     def readable(self, job: Reserved, payload: Payload | PayloadError) -> Reserved:
@@ -251,7 +250,7 @@ class Worker:
 
     def _standby_started(self) -> None:
         reset_for_child()
-        self.titles.waiting(self._queues)
+        self.titles.waiting(self._queues.names)
 
     def _in_standby(self, message: bytes) -> runner.JobResult:
         queue, raw = runner.unpack_job(message)
@@ -330,21 +329,21 @@ class Worker:
             return None
         if self.state.paused:
             return "paused"
-        self._resolve_queues()
-        return self._hold(
-            self._with_redis_retry(
+        return self._reserve_with(lambda queues: self.ops.reserve(queues, timefmt.run_at()))
+
+    def _reserve_with(
+        self, operation: Callable[[QueueList], Operation[ReserveReply]]
+    ) -> Reservation:
+        """Reserve with the current queue list; when the script reports that the ``queues``
+        set changed (``*``, globs, ``!skip``), resolve the list again and reserve with it."""
+        reply = self._with_redis_retry(lambda: self.driver.run(operation(self._queues)))
+        while isinstance(reply, QueuesChanged):
+            names = tuple(self.settings.queues.resolve(reply.known))
+            self._queues = QueueList(names, reply.known)
+            reply = self._with_redis_retry(
                 lambda: self.driver.run(self.ops.reserve(self._queues, timefmt.run_at()))
             )
-        )
-
-    def _resolve_queues(self) -> None:
-        selector = self.settings.queues
-        if selector.dynamic:
-            known = self._with_redis_retry(lambda: self.driver.run(self.ops.known_queues()))
-            queues = selector.resolve(known)
-        else:
-            queues = list(selector.patterns)
-        self._queues = queues
+        return self._hold(reply)
 
     def wait(self, reservation: Reservation) -> None:
         if reservation == "paused" or self.state.paused:
@@ -352,9 +351,9 @@ class Worker:
             self.inbox_wait(self._wait_budget())
             return
         self.became_idle()
-        self.titles.waiting(self._queues)
+        self.titles.waiting(self._queues.names)
         self._with_redis_retry(
-            lambda: self.waiter.wait(self._queues, self._wait_budget(), self.inbox.wakeup_fd)
+            lambda: self.waiter.wait(self._queues.names, self._wait_budget(), self.inbox.wakeup_fd)
         )
 
     def became_idle(self) -> None:
