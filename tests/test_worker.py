@@ -205,6 +205,37 @@ def test_term_child_gives_the_job_a_term_exception(redis_url: str, raw_redis: re
     assert (record["exception"], record["error"]) == ("Resque::TermException", "SIGTERM")
 
 
+def test_term_child_without_fork_raises_term_exception_in_the_job(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    """Ruby's shutdown! raises Resque::TermException in the job when it does not fork."""
+    Resque.from_url(redis_url).enqueue_to("compat", "Slow", 30)
+    with PythonWorker(redis_url, "compat", "--no-fork", "--term-child") as worker:
+        worker_id = worker.wait_registered()
+        wait_for(lambda: raw_redis.get(f"resque:worker:{worker_id}"), what="the job to start")
+        worker.signal(signal.SIGTERM)
+        assert worker.wait(timeout=10) == 0, worker.output()
+    [record] = failures(raw_redis)
+    assert (record["exception"], record["error"]) == ("Resque::TermException", "SIGTERM")
+    assert record["backtrace"] and record["payload"] == {"class": "Slow", "args": [30]}
+    assert raw_redis.get("resque:stat:failed") == b"1"
+    assert raw_redis.get("resque:stat:processed") == b"1"
+    assert performed(raw_redis) == [] and raw_redis.smembers("resque:workers") == set()
+
+
+def test_term_without_fork_or_term_child_lets_the_job_end(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    Resque.from_url(redis_url).enqueue_to("compat", "Slow", 1, "end")
+    with PythonWorker(redis_url, "compat", "--no-fork") as worker:
+        worker_id = worker.wait_registered()
+        wait_for(lambda: raw_redis.get(f"resque:worker:{worker_id}"), what="the job to start")
+        worker.signal(signal.SIGTERM)
+        assert worker.wait() == 0, worker.output()
+    assert [p["args"] for p in performed(raw_redis)] == [[1, "end"]]
+    assert failures(raw_redis) == []
+
+
 def test_usr2_pauses_and_cont_resumes(redis_url: str, raw_redis: redis.Redis) -> None:
     client = Resque.from_url(redis_url)
     with PythonWorker(redis_url, "compat", "--interval", "1") as worker:

@@ -34,7 +34,7 @@ from .heartbeat import Heartbeat
 from .proctitle import ProcessTitles
 from .pruning import Pruner, in_flight_failure
 from .settings import WorkerHooks, WorkerSettings, default_worker_hooks
-from .signals import Action, SignalInbox, reset_for_child
+from .signals import Action, SignalInbox, TermException, reset_for_child
 from .waiting import IdleWaiter
 
 log = logging.getLogger("resque_compat.worker")
@@ -229,12 +229,23 @@ class Worker:
         log.info("got: (Job{%s} | %s)", job.queue, class_name)
         if not self.settings.fork_per_job:
             self.titles.processing(job.queue, timefmt.epoch(), class_name)
-            return runner.perform(payload, self.registry)
+            return self._perform_here(payload)
         self.hooks.run("before_fork", job)
         child = self._start_child(job)
         self.titles.forked(child.pid, timefmt.epoch())
         self._prepare_standby()
         return self.watch(child)
+
+    def _perform_here(self, payload: Payload | PayloadError) -> runner.JobResult:
+        """Without fork: with TERM_CHILD, TERM and INT raise ``Resque::TermException`` inside
+        the job, as Ruby's ``shutdown!`` does; without it the job runs to its end."""
+        if not self.settings.shutdown.term_child:
+            return runner.perform(payload, self.registry)
+        try:
+            with self.inbox.raising_term():
+                return runner.perform(payload, self.registry)
+        except TermException as error:
+            return runner.failed(error)
 
     def _start_child(self, job: Reserved) -> runner.Child:
         """The standby child forked earlier, given this job; else a child forked now."""
