@@ -150,10 +150,13 @@ class LifecycleOps:
         queues: QueueList,
         run_at: str,
         reserve: bool,
+        count_failed: bool = False,
     ) -> Operation[ReserveReply]:
-        """Finish the current job (Ruby's done_working) and reserve the next, in one call."""
+        """Finish the current job (Ruby's ``failed!`` when ``count_failed``, then
+        ``done_working``) and reserve the next, in one call that is safe to repeat."""
         keys = _done_and_reserve_keys(self.keys, self.worker_id, queues.names)
-        args = [run_at, *_reserve_args(queues), finished.record, "1" if reserve else "0"]
+        flags = ("1" if count_failed else "0", "1" if reserve else "0")
+        args = [run_at, *_reserve_args(queues), finished.record, *flags]
         reply = yield DONE_AND_RESERVE.call(keys, args)
         return _read_reserve(reply, queues)
 
@@ -162,13 +165,6 @@ class LifecycleOps:
         key = self.keys.queue(queue)
         reply = yield one(("BLMOVE", key, key, "LEFT", "LEFT", timeout))
         return reply is not None
-
-    def count_failed(self) -> Operation[None]:
-        """Ruby's ``failed!``: the fleet's and this worker's failure counters."""
-        yield batch(
-            ("INCRBY", self.keys.stat("failed"), 1),
-            ("INCRBY", self.keys.worker_stat("failed", self.worker_id), 1),
-        )
 
     def unregister(self) -> Operation[None]:
         """Ruby's pipelined unregister: registry, job, start time, heartbeat, own stats."""
@@ -228,6 +224,8 @@ def _done_and_reserve_keys(keys: Keys, worker_id: str, queues: tuple[str, ...]) 
         *_reserve_keys(keys, worker_id, queues),
         keys.stat("processed"),
         keys.worker_stat("processed", worker_id),
+        keys.stat("failed"),
+        keys.worker_stat("failed", worker_id),
     )
 
 

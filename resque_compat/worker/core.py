@@ -43,6 +43,7 @@ Reservation = Reserved | str | None
 """What a reserve returns: a job, ``"paused"`` (pause-all-workers is set), or nothing."""
 
 REDIS_RETRY_MAX = 30.0
+KILLED_CHILD = "Child process received unhandled signal"
 T = TypeVar("T")
 
 
@@ -206,8 +207,12 @@ class Worker:
             self.record_failure(job, result)
         self.act_on_signals()
         reserve_next = not (self.state.shutdown or self.state.paused)
+        # Ruby counts failed! for every failure but a child killed by a signal.
+        count_failed = not result.ok and not result.error.startswith(KILLED_CHILD)
         return self._reserve_with(
-            lambda queues: self.ops.done_and_reserve(job, queues, timefmt.run_at(), reserve_next)
+            lambda queues: self.ops.done_and_reserve(
+                job, queues, timefmt.run_at(), reserve_next, count_failed
+            )
         )
 
     def readable(self, job: Reserved, payload: Payload | PayloadError) -> Reserved:
@@ -328,8 +333,6 @@ class Worker:
         )
         log.error("(Job{%s}) failed: %s: %s", job.queue, result.exception, result.error)
         self._with_redis_retry(lambda: self.driver.run(self.failures.save(failure)))
-        if not result.error.startswith("Child process received unhandled signal"):
-            self._with_redis_retry(lambda: self.driver.run(self.ops.count_failed()))
 
     # -- idle -------------------------------------------------------------------------
 
@@ -407,8 +410,11 @@ class Worker:
     def _with_redis_retry(self, call: Callable[[], T]) -> T:
         """Run a Redis call, retrying with backoff while Redis is unreachable.
 
-        Every call retried here is safe to repeat: reserving is atomic (a lost reply leaves
-        the job recorded in ``worker:<id>``, where unregister or pruning finds it).
+        A connection lost after a write was sent may have lost only its reply, so every call
+        retried here is safe to repeat: reserving, finishing (with the counters) and the
+        record rewrites are scripts guarded by what ``worker:<id>`` holds; the built-in
+        failure backends push a record only if that exact record is not already there
+        (``store/scripts/push_once.lua``); the rest are plain overwrites (SET, HSET, SADD).
         """
         delay = 0.1
         while True:
