@@ -2,9 +2,10 @@
 
 Startup (Ruby's order): title ``resque: Starting``, signal handlers, remove the old
 heartbeat, first heartbeat, prune dead workers under the lock, ``before_first_fork``,
-register. Then, per job: atomic reserve (see ``store.lifecycle``), run (forked or not),
-record a failure if any, then finish it and reserve the next in one script call. When no
-queue has work the worker blocks on Redis (``waiting``) instead of sleeping. Signals are
+register. Then, per job: atomic reserve (see ``store.lifecycle``), run it (``execution``:
+forked or not, with the stop rules), record a failure if any, then finish it and reserve
+the next in one script call. When no queue has work the worker blocks on Redis
+(``waiting``) instead of sleeping. Signals are
 acted on before every reserve; a job reserved but never started when the worker stops goes
 back to the head of its queue. At the end: unregister (a job still recorded, i.e. one that
 was running, becomes a ``Resque::DirtyExit``) and ``worker_exit``.
@@ -16,7 +17,6 @@ import gc
 import logging
 import os
 import select
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -30,11 +30,12 @@ from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_
 from ..store import Operation, SyncDriver
 from ..store.lifecycle import LifecycleOps, QueueList, QueuesChanged, Reserved, ReserveReply, embeds
 from . import runner
+from .execution import Execution, WhileBusy
 from .heartbeat import Heartbeat
 from .proctitle import ProcessTitles
 from .pruning import Pruner, in_flight_failure
 from .settings import WorkerHooks, WorkerSettings, default_worker_hooks
-from .signals import Action, SignalInbox, TermException, reset_for_child
+from .signals import Action, SignalInbox
 from .waiting import IdleWaiter
 
 log = logging.getLogger("resque_compat.worker")
@@ -85,8 +86,10 @@ class Worker:
         # the queues set changed and sends it back to be resolved.
         dynamic = settings.queues.dynamic
         self._queues = QueueList((), ()) if dynamic else QueueList(settings.queues.patterns)
-        self._exiting: list[runner.Child] = []
-        self._standby: runner.Standby | None = None
+        busy = WhileBusy(self.heartbeat.beat_if_due, self._apply, self._wait_budget)
+        self.execution = Execution(
+            settings, self.registry, self.hooks, self.titles, self.inbox, busy
+        )
         self._held: Reserved | None = None
         """A job reserved and not started yet: given back, not failed, if the worker stops."""
 
@@ -139,7 +142,7 @@ class Worker:
     def loop(self) -> None:
         reservation = self.reserve()
         while True:
-            self._reap_children()
+            self.execution.reap_exited()
             self.act_on_signals()
             self.heartbeat.beat_if_due()
             if self.state.shutdown:
@@ -180,15 +183,8 @@ class Worker:
         self._held = reservation if isinstance(reservation, Reserved) else None
         return reservation
 
-    def _reap_children(self, block: bool = False) -> None:
-        """Collect children that reported their job and then exited."""
-        self._exiting = [child for child in self._exiting if not child.reap(block)]
-
     def close(self) -> None:
-        if self._standby is not None:
-            self._standby.discard()
-            self._standby = None
-        self._reap_children(block=True)
+        self.execution.close()
         self.waiter.close()
         self.driver.close()
         self.inbox.close()
@@ -202,7 +198,8 @@ class Worker:
         self._held = None
         payload = runner.read_payload(job.raw)
         job = self.readable(job, payload)
-        result = self.run(job, payload)
+        log.info("got: (Job{%s} | %s)", job.queue, runner.class_name_of(payload))
+        result = self.execution.run(job, payload, self._queues.names)
         if not result.ok:
             self.record_failure(job, result)
         self.act_on_signals()
@@ -228,98 +225,6 @@ class Worker:
         return self._with_redis_retry(
             lambda: self.driver.run(self.ops.replace_record(job, replacement))
         )
-
-    def run(self, job: Reserved, payload: Payload | PayloadError) -> runner.JobResult:
-        class_name = runner.class_name_of(payload)
-        log.info("got: (Job{%s} | %s)", job.queue, class_name)
-        if not self.settings.fork_per_job:
-            self.titles.processing(job.queue, timefmt.epoch(), class_name)
-            return self._perform_here(payload)
-        self.hooks.run("before_fork", job)
-        child = self._start_child(job)
-        self.titles.forked(child.pid, timefmt.epoch())
-        self._prepare_standby()
-        return self.watch(child)
-
-    def _perform_here(self, payload: Payload | PayloadError) -> runner.JobResult:
-        """Without fork: with TERM_CHILD, TERM and INT raise ``Resque::TermException`` inside
-        the job, as Ruby's ``shutdown!`` does; without it the job runs to its end."""
-        if not self.settings.shutdown.term_child:
-            return runner.perform(payload, self.registry)
-        try:
-            with self.inbox.raising_term():
-                return runner.perform(payload, self.registry)
-        except TermException as error:
-            return runner.failed(error)
-
-    def _start_child(self, job: Reserved) -> runner.Child:
-        """The standby child forked earlier, given this job; else a child forked now."""
-        standby, self._standby = self._standby, None
-        child = standby.hand(runner.pack_job(job.queue, job.raw)) if standby else None
-        return child or runner.Child.start(lambda: self._in_child(job))
-
-    def _prepare_standby(self) -> None:
-        """Fork the next job's child while this one works. Not with before_fork hooks: Ruby
-        runs them with the job, before the fork."""
-        if self._standby is None and not self.hooks.hooks["before_fork"]:
-            self._standby = runner.Standby.start(self._in_standby, self._standby_started)
-
-    def _standby_started(self) -> None:
-        reset_for_child()
-        self.titles.waiting(self._queues.names)
-
-    def _in_standby(self, message: bytes) -> runner.JobResult:
-        queue, raw = runner.unpack_job(message)
-        return self._perform_in_child(Reserved(queue, raw, b""))
-
-    def _in_child(self, job: Reserved) -> runner.JobResult:
-        reset_for_child()
-        return self._perform_in_child(job)
-
-    def _perform_in_child(self, job: Reserved) -> runner.JobResult:
-        self.hooks.run("after_fork", job)
-        payload = runner.read_payload(job.raw)
-        self.titles.processing(job.queue, timefmt.epoch(), runner.class_name_of(payload))
-        return runner.perform(payload, self.registry)
-
-    def watch(self, child: runner.Child) -> runner.JobResult:
-        """Wait for the child, acting on signals and beating the heartbeat meanwhile."""
-        while not child.wait(self._wait_budget(), self.inbox.wakeup_fd):
-            self.heartbeat.beat_if_due()
-            for action in self.inbox.take():
-                self._act_while_busy(action, child)
-        reported = child.finish()
-        if reported is not None:
-            self._exiting.append(child)
-            return reported
-        child.reap(block=True)
-        return runner.JobResult(False, "Resque::DirtyExit", child.exit_message())
-
-    def _act_while_busy(self, action: Action, child: runner.Child) -> None:
-        self._apply(action)
-        if action is Action.KILL_CHILD or action is Action.IMMEDIATE:
-            self.stop_child(child)
-
-    def stop_child(self, child: runner.Child) -> None:
-        """Ruby's kill_child (SIGKILL) or, with TERM_CHILD, new_kill_child (TERM, then KILL)."""
-        shutdown = self.settings.shutdown
-        if not shutdown.term_child:
-            child.signal(9)
-            return
-        if shutdown.pre_shutdown_timeout > 0 and self._child_ends_within(
-            child, shutdown.pre_shutdown_timeout
-        ):
-            return
-        child.signal(15)
-        if not self._child_ends_within(child, shutdown.term_timeout):
-            child.signal(9)
-
-    def _child_ends_within(self, child: runner.Child, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if child.wait(min(0.1, deadline - time.monotonic()), self.inbox.wakeup_fd):
-                return True
-        return child.reported or child.reap()
 
     def record_failure(self, job: Reserved, result: runner.JobResult) -> None:
         failure = Failure(
