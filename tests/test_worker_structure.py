@@ -28,6 +28,14 @@ def test_the_loop_does_not_fork_watch_or_stop_children() -> None:
     assert not used & {"Child", "Standby", "fork", "signal", "waitpid", "reset_for_child"}
 
 
+def test_only_the_store_sends_commands_the_idle_wait_included() -> None:
+    for module in WORKER.glob("*.py"):
+        text = module.read_text()
+        assert "send_command" not in text and "BLMOVE" not in text, module.name
+    lifecycle = WORKER.parent / "store" / "lifecycle.py"
+    assert "wait_for_work" not in _names(lifecycle)
+
+
 def test_one_call_runs_a_job_and_says_how_it_ended() -> None:
     inbox = SignalInbox()
     execution = Execution(

@@ -8,10 +8,7 @@ same commands Ruby sends (GET pause-all-workers, LPOP per queue, SET worker:<id>
 keys every other tool sees are unchanged. Finishing a job and reserving the next one share
 one script call, so a busy worker needs one round trip per job (Ruby needs five).
 
-Waiting for work without polling uses ``BLMOVE q q LEFT LEFT``: it blocks until the queue
-has an element, then moves the head back onto the head of the same list. The list is left
-exactly as it was, nothing is ever held outside Redis, and the worker then reserves with
-the script.
+Waiting for work without polling is ``waiting``'s: it leaves the queues as they were.
 """
 
 from __future__ import annotations
@@ -159,12 +156,6 @@ class LifecycleOps:
         args = [run_at, *_reserve_args(queues), finished.record, *flags]
         reply = yield DONE_AND_RESERVE.call(keys, args)
         return _read_reserve(reply, queues)
-
-    def wait_for_work(self, queue: str, timeout: float) -> Operation[bool]:
-        """Block until ``queue`` has a job (or the timeout passes), leaving it untouched."""
-        key = self.keys.queue(queue)
-        reply = yield one(("BLMOVE", key, key, "LEFT", "LEFT", timeout))
-        return reply is not None
 
     def unregister(self) -> Operation[None]:
         """Ruby's pipelined unregister: registry, job, start time, heartbeat, own stats."""

@@ -29,6 +29,7 @@ from ..failure import Failure, FailureBackend, RedisBackend
 from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
 from ..store import Operation, SyncDriver
 from ..store.lifecycle import LifecycleOps, QueueList, QueuesChanged, Reserved, ReserveReply, embeds
+from ..store.waiting import QueueWaiter
 from . import runner
 from .execution import Execution, WhileBusy
 from .heartbeat import Heartbeat
@@ -36,7 +37,6 @@ from .proctitle import ProcessTitles
 from .pruning import Pruner, in_flight_failure
 from .settings import WorkerHooks, WorkerSettings, default_worker_hooks
 from .signals import Action, SignalInbox
-from .waiting import IdleWaiter
 
 log = logging.getLogger("resque_compat.worker")
 
@@ -80,7 +80,7 @@ class Worker:
         self.titles = ProcessTitles(settings.resque_version, settings.procline_prefix)
         self.inbox = SignalInbox(settings.shutdown.graceful_term)
         self.heartbeat = Heartbeat(self.driver, self.ops, settings.heartbeat_interval)
-        self.waiter = IdleWaiter(self.client, self.keys)
+        self.waiter = QueueWaiter(self.client, self.keys)
         self.state = RunState()
         # A dynamic list starts empty, resolved from an empty set: the first reserve finds
         # the queues set changed and sends it back to be resolved.

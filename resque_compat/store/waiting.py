@@ -25,9 +25,11 @@ from ..keys import Keys
 MAX_WATCHED = 16
 
 
-class IdleWaiter:
-    def __init__(self, client_factory: redis.Redis, keys: Keys) -> None:
-        self.pool = client_factory.connection_pool
+class QueueWaiter:
+    """Blocks until a watched queue has a job, a signal arrives, or the timeout passes."""
+
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.pool = client.connection_pool
         self.keys = keys
         self._connections: dict[str, Any] = {}  # redis-py connections
 
