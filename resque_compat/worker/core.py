@@ -118,6 +118,7 @@ class Worker:
         if self.driver.run(self.ops.acquire_pruning_lock(int(self.settings.heartbeat_interval))):
             self.prune_dead_workers()
         self.hooks.run("before_first_fork")
+        self.waiter.detect(self.driver)
         self.driver.run(self.ops.register(timefmt.started()))
         if self.settings.fork_per_job:
             # Objects that exist now are shared with every child; the collector must not
