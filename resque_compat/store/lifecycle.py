@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import codec
 from ..errors import DecodeError, EncodeError
-from ..keys import Keys
+from ..keys import FAILED, PROCESSED, Keys
 from .base import Operation, Script, batch, lua_source, one, text, texts
 
 PAUSED = b"paused"
@@ -213,10 +213,10 @@ def _reserve_args(queues: QueueList) -> tuple[str | bytes, ...]:
 def _done_and_reserve_keys(keys: Keys, worker_id: str, queues: tuple[str, ...]) -> tuple[str, ...]:
     return (
         *_reserve_keys(keys, worker_id, queues),
-        keys.stat("processed"),
-        keys.worker_stat("processed", worker_id),
-        keys.stat("failed"),
-        keys.worker_stat("failed", worker_id),
+        keys.stat(PROCESSED),
+        keys.worker_stat(PROCESSED, worker_id),
+        keys.stat(FAILED),
+        keys.worker_stat(FAILED, worker_id),
     )
 
 
@@ -227,8 +227,8 @@ def unregister_worker(keys: Keys, worker_id: str) -> Operation[None]:
         ("DEL", keys.worker(worker_id)),
         ("DEL", keys.worker_started(worker_id)),
         ("HDEL", keys.heartbeats(), worker_id),
-        ("DEL", keys.worker_stat("processed", worker_id)),
-        ("DEL", keys.worker_stat("failed", worker_id)),
+        ("DEL", keys.worker_stat(PROCESSED, worker_id)),
+        ("DEL", keys.worker_stat(FAILED, worker_id)),
     )
 
 
