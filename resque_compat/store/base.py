@@ -213,6 +213,18 @@ def _arg_bytes(arg: Arg) -> Arg:
     return arg.encode("utf-8", "surrogateescape") if isinstance(arg, str) else arg
 
 
+_REFUSALS = ("OOM ", "READONLY ", "MISCONF ")
+
+
+def refuses_writes(error: BaseException) -> bool:
+    """Whether Redis is up but refusing writes: at ``maxmemory`` with ``noeviction`` (OOM),
+    a replica (READONLY, as a client may briefly see after a failover), or unable to persist
+    (MISCONF). Such a write had no effect and can be sent again once Redis accepts writes."""
+    if isinstance(error, (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError)):
+        return True
+    return isinstance(error, ResponseError) and str(error).startswith(_REFUSALS)
+
+
 def server_time() -> Operation[float]:
     """Redis ``TIME`` in seconds: heartbeats are written, and so aged, in the server's clock."""
     seconds, micros = yield one(("TIME",))

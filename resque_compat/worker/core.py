@@ -17,6 +17,7 @@ import gc
 import logging
 import os
 import select
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -28,6 +29,7 @@ from ..connection import RedisSettings
 from ..failure import Failure, FailureBackend, RedisBackend
 from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
 from ..store import Operation, SyncDriver
+from ..store.base import refuses_writes
 from ..store.lifecycle import LifecycleOps, QueueList, QueuesChanged, Reserved, ReserveReply, embeds
 from ..store.waiting import QueueWaiter
 from . import runner
@@ -111,15 +113,19 @@ class Worker:
             self.close()
 
     def startup(self) -> None:
+        """Ruby's startup. A Redis that refuses writes (OOM, a replica) is waited for; one
+        that cannot be reached fails the start, as Ruby's does."""
         self.titles.starting()
         self.inbox.install()
-        self.driver.run(self.ops.remove_heartbeat())
+        writes = self._with_write_retry
+        writes(lambda: self.driver.run(self.ops.remove_heartbeat()))
         self.heartbeat.beat()
-        if self.driver.run(self.ops.acquire_pruning_lock(int(self.settings.heartbeat_interval))):
-            self.prune_dead_workers()
+        lock_expiry = int(self.settings.heartbeat_interval)
+        if writes(lambda: self.driver.run(self.ops.acquire_pruning_lock(lock_expiry))):
+            writes(self.prune_dead_workers)
         self.hooks.run("before_first_fork")
         self.waiter.detect(self.driver)
-        self.driver.run(self.ops.register(timefmt.started()))
+        writes(lambda: self.driver.run(self.ops.register(timefmt.started())))
         if self.settings.fork_per_job:
             # Objects that exist now are shared with every child; the collector must not
             # touch them there (each touch copies a page).
@@ -313,26 +319,43 @@ class Worker:
 
     # -- Redis outages ----------------------------------------------------------------
 
-    def _with_redis_retry(self, call: Callable[[], T]) -> T:
-        """Run a Redis call, retrying with backoff while Redis is unreachable.
+    def _with_write_retry(self, call: Callable[[], T]) -> T:
+        """``_with_redis_retry`` for a Redis refusing writes only; unreachable raises."""
+        return self._with_redis_retry(call, unreachable_too=False)
+
+    def _with_redis_retry(self, call: Callable[[], T], unreachable_too: bool = True) -> T:
+        """Run a Redis call, retrying with backoff while Redis is unreachable or refuses
+        writes (OOM at maxmemory, READONLY replica): one line when it starts, one when it
+        ends, so an outage of an hour does not flood the log.
 
         A connection lost after a write was sent may have lost only its reply, so every call
         retried here is safe to repeat: reserving, finishing (with the counters) and the
         record rewrites are scripts guarded by what ``worker:<id>`` holds; the built-in
         failure backends push a record only if that exact record is not already there
         (``store/scripts/push_once.lua``); the rest are plain overwrites (SET, HSET, SADD).
+        A refused write had no effect (a script is refused at its first write).
         """
-        delay = 0.1
+        delay, since = 0.1, 0.0
         while True:
             try:
-                return call()
-            except (redis.ConnectionError, redis.TimeoutError) as error:
-                log.warning("Redis unavailable (%s); retrying in %.1fs", error, delay)
+                result = call()
+            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as error:
+                refused = refuses_writes(error)
+                if not refused and (isinstance(error, redis.ResponseError) or not unreachable_too):
+                    raise
+                if not since:
+                    since = time.monotonic()
+                    what = "refuses writes" if refused else "unavailable"
+                    log.warning("Redis %s (%s); retrying with backoff", what, error)
                 self.inbox_wait(delay)
                 self.act_on_signals()
                 if self.state.shutdown and delay > 1:
                     raise
                 delay = min(delay * 2, REDIS_RETRY_MAX)
+            else:
+                if since:
+                    log.warning("Redis is back after %.1fs", time.monotonic() - since)
+                return result
 
 
 def _with_error(failure: Failure, error: BaseException) -> Failure:
