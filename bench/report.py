@@ -153,6 +153,17 @@ TARGETS = (
         at_most=20,
     ),
     Target(
+        "Redis CPU per job <= 25 us (no-fork)",
+        "redis-cpu/Redis CPU per job, no-fork/python",
+        at_most=25.0,
+    ),
+    Target(
+        "Redis CPU per job <= Ruby's (no-fork)",
+        "redis-cpu/Redis CPU per job, no-fork/python",
+        "redis-cpu/Redis CPU per job, no-fork/ruby",
+        at_most=1.0,
+    ),
+    Target(
         "worker RSS <= Ruby's (no-fork)",
         "rss/worker RSS, no-fork/python",
         "rss/worker RSS, no-fork/ruby",
@@ -168,7 +179,7 @@ TARGETS = (
 
 
 def print_targets(out: Printer, verdicts: list[dict[str, Any]]) -> None:
-    out("== targets (issue 8) ==")
+    out("== targets ==")
     for verdict in verdicts:
         value = verdict["value"]
         shown = "-" if value is None else f"{value:.2f}"

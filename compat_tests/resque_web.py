@@ -97,9 +97,17 @@ class ResqueWeb:
         self.port = parts.port or 80
 
     @classmethod
-    def start(cls, redis_url: str, timeout: float = 60.0) -> ResqueWeb:
-        """Start ``ruby_fixtures/resque_web.ru`` and wait until it answers HTTP."""
-        process = start_ruby(str(RESQUE_WEB_RU), redis_url)
+    def start(
+        cls,
+        redis_url: str,
+        timeout: float = 60.0,
+        *,
+        script: Path = RESQUE_WEB_RU,
+        env: Mapping[str, str] | None = None,
+    ) -> ResqueWeb:
+        """Start ``ruby_fixtures/resque_web.ru`` (or another ``script`` that prints the same
+        "listening" line) and wait until it answers HTTP."""
+        process = start_ruby(str(script), redis_url, env=env)
         try:
             base_url = _wait_for_listening(process, timeout)
             web = cls(process, base_url)

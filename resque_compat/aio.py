@@ -11,13 +11,13 @@ from typing import Any
 
 import redis.asyncio
 
-from . import activejob
 from .client import ClientOptions, JobRef, ResqueOperations
 from .connection import RedisSettings
+from .schedules import AsyncScheduleMethods
 from .store import AsyncDriver
 
 
-class AsyncResque:
+class AsyncResque(AsyncScheduleMethods):
     """``Resque``'s enqueue/inspect surface with ``await``."""
 
     def __init__(
@@ -66,10 +66,11 @@ class AsyncResque:
         queue: str | None = None,
         priority: int | None = None,
         **kwargs: Any,
-    ) -> str:
-        """Rails' ``perform_later`` through Resque's adapter (see ``activejob``); the job_id."""
+    ) -> str | None:
+        """Rails' ``perform_later`` through Resque's adapter (see ``activejob``): the job_id,
+        or None when a before_enqueue hook said no."""
         return await self.driver.run(
-            activejob.enqueue_activejob(self.ops, job_class, args, kwargs, queue, priority)
+            self.ops.enqueue_activejob(job_class, args, kwargs, queue, priority)
         )
 
     async def dequeue(self, job: JobRef, *args: Any) -> int | None:

@@ -14,11 +14,13 @@ from typing import Any
 
 import redis
 
-from . import activejob, codec
+from . import codec
+from .activejob import JOB_WRAPPER_CLASS, activejob_payload, producing_bridge
 from .connection import RedisSettings
-from .errors import DecodeError, NoClassError, NoQueueError, UnknownJobError
+from .errors import DecodeError, EncodeError, NoClassError, NoQueueError, UnknownJobError
 from .job import JobRegistry, JobSpec, Payload, PayloadError, default_registry
 from .keys import PROCESSED
+from .schedules import ScheduleMethods
 from .store import Schema, SyncDriver
 from .store.base import Operation
 
@@ -64,19 +66,60 @@ class ResqueOperations:
         return codec.encode_payload(class_name, args, self.options.json_style)
 
     def enqueue_to(self, queue: str, job: JobRef, args: Sequence[Any]) -> Operation[bool | None]:
-        """Hooks, then one pipelined SADD + RPUSH. None when a before_enqueue hook said no."""
+        """Hooks, then one pipelined SADD + RPUSH (or the job's plugin pusher). None when a
+        before_enqueue hook said no; False when the pusher did not queue it (a unique job
+        already queued: the after_enqueue hooks still run, as in Ruby)."""
         _check_queue(queue)
         class_name, spec = self.resolve(job)
         payload = self.encode(class_name, args)
+        return (yield from self._enqueue(queue, class_name, spec, args, payload))
+
+    def enqueue_activejob(
+        self,
+        job_class: str,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        queue: str | None = None,
+        priority: int | None = None,
+    ) -> Operation[str | None]:
+        """``JobClass.set(queue:, priority:).perform_later(*args, **kwargs)``: the job_id, or
+        None when a before_enqueue hook of the registry's bridge said no.
+
+        The ActiveJob layer builds the job data and its bytes; from there it is a job like
+        any other: the same queue check, the bridge's enqueue hooks (they receive the job
+        data), inline mode. Everything is encoded first, so a refused value sends nothing.
+        """
+        bridge = producing_bridge(self.options.registry)
+        target = queue if queue is not None else bridge.queue_for(job_class)
+        _check_queue(target)
+        job_data = bridge.job_data(job_class, args, kwargs, queue=target, priority=priority)
+        payload = activejob_payload(bridge, job_data, self.options.json_style)
+        class_name, spec = self.resolve(JOB_WRAPPER_CLASS)
+        done = yield from self._enqueue(target, class_name, spec, [job_data], payload)
+        return str(job_data["job_id"]) if done else None
+
+    def _enqueue(
+        self,
+        queue: str,
+        class_name: str,
+        spec: JobSpec | None,
+        args: Sequence[Any],
+        payload: bytes,
+    ) -> Operation[bool | None]:
+        """The path of every enqueue once the payload is encoded: before_enqueue hooks, the
+        push (or, inline, the run), after_enqueue hooks."""
         if spec is not None and not spec.run_enqueue_hooks("before_enqueue", args):
             return None
+        queued = True
         if self.options.inline:
             self._perform_inline(class_name, payload)
+        elif spec is not None and spec.pusher is not None:
+            queued = yield from spec.pusher(self.schema.keys, queue, class_name, args, payload)
         else:
             yield from self.schema.queues.push(queue, payload)
         if spec is not None:
             spec.run_enqueue_hooks("after_enqueue", args)
-        return True
+        return queued
 
     def _perform_inline(self, class_name: str, payload: bytes) -> None:
         """Ruby's inline mode: the job runs now, with its args as they would come off the wire."""
@@ -92,9 +135,17 @@ class ResqueOperations:
         """Every payload encoded first (a bad one refuses the batch), then one round trip."""
         _check_queue(queue)
         class_name, _spec = self.resolve(job)
-        payloads = [self.encode(class_name, args) for args in arg_lists]
+        payloads = [self._encode_item(class_name, args, at) for at, args in enumerate(arg_lists)]
         yield from self.schema.queues.push_many(queue, payloads)
         return len(payloads)
+
+    def _encode_item(self, class_name: str, args: Sequence[Any], position: int) -> bytes:
+        """One payload of a batch; a refusal names its position (``batch[1]: args[0]: ...``),
+        since the message alone would point at the first item's arguments."""
+        try:
+            return self.encode(class_name, args)
+        except EncodeError as error:
+            raise EncodeError(f"batch[{position}]: {error}") from error
 
     def dequeue(self, job: JobRef, args: Sequence[Any]) -> Operation[int | None]:
         """Ruby's ``Resque.dequeue``: from the job's queue, hooks around ``Job.destroy``."""
@@ -173,7 +224,7 @@ def _class_of(raw: bytes) -> str | None:
         return None
 
 
-class Resque:
+class Resque(ScheduleMethods):
     """A Resque client on a blocking connection. Names and semantics follow Ruby's ``Resque``."""
 
     def __init__(
@@ -221,11 +272,10 @@ class Resque:
         queue: str | None = None,
         priority: int | None = None,
         **kwargs: Any,
-    ) -> str:
-        """Rails' ``perform_later`` through Resque's adapter (see ``activejob``); the job_id."""
-        return self.driver.run(
-            activejob.enqueue_activejob(self.ops, job_class, args, kwargs, queue, priority)
-        )
+    ) -> str | None:
+        """Rails' ``perform_later`` through Resque's adapter (see ``activejob``): the job_id,
+        or None when a before_enqueue hook said no."""
+        return self.driver.run(self.ops.enqueue_activejob(job_class, args, kwargs, queue, priority))
 
     def dequeue(self, job: JobRef, *args: Any) -> int | None:
         return self.driver.run(self.ops.dequeue(job, args))

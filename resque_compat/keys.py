@@ -25,10 +25,45 @@ failed_queues                      set      names of the ``<queue>_failed`` list
 pruning_dead_workers_in_progress   string   lock (SET NX EX) taken by the worker that prunes
 pause-all-workers                  string   when "true" (any case, stripped) every worker pauses
 =================================  =======  ===================================================
+
+The plugins' keys (``resque_compat.plugins``), under the same namespace, as each Ruby plugin
+writes them:
+
+=================================  =======  ===================================================
+key (after the namespace prefix)   type     content
+=================================  =======  ===================================================
+status:<uuid>                      string   resque-status: JSON status hash (``time``,
+                                            ``status``, ``uuid``, ``options``, ``name``,
+                                            ``num``, ``total``, ``message``...), may expire
+_statuses                          zset     resque-status: uuids scored by creation time
+_kill                              set      resque-status: uuids asked to stop
+loners:queue:<q>:job:<md5>         string   resque-loner: "1" while the unique job is queued
+lock:<Class>:<identifier>          string   resque-lock-timeout: "true", or the Unix second
+                                            the lock expires at when it has a timeout
+loner:lock:<Class>:<identifier>    string   resque-lock-timeout ``@loner``: held from enqueue
+                                            until the job takes its perform lock
+resque-retry:<Class>[:<sha1>]      string   resque-retry: attempt counter (-1, then INCR)
+failure-resque-retry:<Class>...    string   MultipleWithRetrySuppression: the failure record
+                                            kept while a delayed retry is pending (SETEX)
+=================================  =======  ===================================================
+
+Recurring schedules (resque-scheduler 5.0's dynamic schedules; its ``Resque.set_schedule``):
+
+=================================  =======  ===================================================
+key (after the namespace prefix)   type     content
+=================================  =======  ===================================================
+persistent_schedules               hash     schedule name -> JSON of its config (``persist``
+                                            removed), as ``Resque.encode`` writes it
+schedules_changed                  set      names set or removed since the master scheduler
+                                            last loaded them (read with SPOP, DEL on a load)
+delayed:last_enqueued_at           hash     schedule name -> Ruby ``Time.now.to_s`` of its last
+                                            firing (``2026-12-06 03:54:13 +0000``)
+=================================  =======  ===================================================
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 DEFAULT_NAMESPACE = "resque"
@@ -92,6 +127,52 @@ class Keys:
     def pause_all(self) -> str:
         return f"{self.prefix}pause-all-workers"
 
+    # -- plugins ------------------------------------------------------------------------
+
+    def status(self, uuid: str) -> str:
+        return f"{self.prefix}status:{uuid}"
+
+    def statuses(self) -> str:
+        return f"{self.prefix}_statuses"
+
+    def status_kill(self) -> str:
+        return f"{self.prefix}_kill"
+
+    def loner(self, queue: str, digest: str) -> str:
+        return f"{self.prefix}loners:queue:{queue}:job:{digest}"
+
+    def loners_of(self, queue: str) -> str:
+        """The KEYS pattern of one queue's loner keys (Ruby's ``cleanup_loners``)."""
+        return f"{self.prefix}loners:queue:{queue}:job:*"
+
+    def lock(self, class_name: str, identifier: str | None) -> str:
+        """``lock:<Class>:<identifier>``; Ruby drops the last part when it is nil."""
+        suffix = "" if identifier is None else f":{identifier}"
+        return f"{self.prefix}lock:{class_name}{suffix}"
+
+    def loner_lock(self, class_name: str, identifier: str | None) -> str:
+        suffix = "" if identifier is None else f":{identifier}"
+        return f"{self.prefix}loner:lock:{class_name}{suffix}"
+
+    def retry_counter(self, bare_key: str) -> str:
+        """The counter under the namespace; ``bare_key`` comes from :func:`retry_key_name`."""
+        return f"{self.prefix}{bare_key}"
+
+    def retry_failure(self, bare_key: str) -> str:
+        """MultipleWithRetrySuppression's ``failure-<retry key>``."""
+        return f"{self.prefix}failure-{bare_key}"
+
+    # -- recurring schedules (resque-scheduler) --
+
+    def persistent_schedules(self) -> str:
+        return f"{self.prefix}persistent_schedules"
+
+    def schedules_changed(self) -> str:
+        return f"{self.prefix}schedules_changed"
+
+    def last_enqueued_at(self) -> str:
+        return f"{self.prefix}delayed:last_enqueued_at"
+
     def everything(self) -> str:
         """The KEYS pattern matching every key of this namespace."""
         return f"{self.prefix}*"
@@ -104,3 +185,13 @@ class Keys:
 def multi_queue_failed_name(queue: str) -> str:
     """RedisMultiQueue's list name for a queue's failures (``<queue>_failed``)."""
     return f"{queue}_failed"
+
+
+_RUBY_SPACE = re.compile(r"[ \t\r\n\f\v]")
+
+
+def retry_key_name(class_name: str, digest: str | None) -> str:
+    """resque-retry's ``redis_retry_key`` without the namespace: ``resque-retry:<Class>``,
+    then ``:<digest>`` unless there is none, with every whitespace character removed."""
+    parts = ["resque-retry", class_name] if digest is None else ["resque-retry", class_name, digest]
+    return _RUBY_SPACE.sub("", ":".join(parts))

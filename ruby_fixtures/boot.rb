@@ -41,3 +41,4 @@ end
 Resque.redis = redis_url
 
 require_relative "jobs"
+require_relative "plugins" if ENV.fetch("COMPAT_PLUGINS", "") != ""

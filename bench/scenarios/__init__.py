@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..context import Context
-from . import commands, enqueue, latency, payloads, rss, rtt, throughput
+from . import commands, enqueue, latency, payloads, redis_cpu, rss, rtt, throughput
 
 Scenario = Callable[[Context], None]
 
@@ -18,4 +18,6 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "commands": (commands.run, "Redis commands and round trips per job (MONITOR)"),
     "rss": (rss.run, "worker resident memory after N jobs"),
     "payloads": (payloads.run, "enqueue and worker throughput with 1 KiB and 100 KiB args"),
+    "redis-cpu": (redis_cpu.run, "the Redis server's CPU per job: workers and producers"),
+    "fleet": (redis_cpu.run_fleet, "1, 4, 16 worker processes: jobs/s, Redis CPU, ceiling"),
 }

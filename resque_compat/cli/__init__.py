@@ -14,6 +14,7 @@ from .demo import demo
 from .failed import failed
 from .metrics import metrics
 from .ops import dequeue, enqueue, info, pause, peek, queues, remove_queue, resume, stats
+from .schedule import schedule
 from .top import top
 from .work import work
 from .workers import workers
@@ -53,3 +54,4 @@ main.add_command(resume)
 main.add_command(stats)
 main.add_command(failed)
 main.add_command(workers)
+main.add_command(schedule)
