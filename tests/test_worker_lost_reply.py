@@ -17,6 +17,7 @@ import redis
 import compat_tests.jobs  # noqa: F401 - registers the Failing job in this process
 from resque_compat import Resque
 from resque_compat.connection import RedisSettings
+from resque_compat.failure import FailureBackend, RedisBackend, RedisMultiQueueBackend
 from resque_compat.store.lifecycle import QueueList, Reserved
 from resque_compat.worker import QueueSelector, Worker, WorkerSettings
 
@@ -64,21 +65,33 @@ def dropper(redis_url: str) -> Iterator[ReplyDropper]:
     relay.close()
 
 
+BACKENDS = [
+    pytest.param(RedisBackend(), "resque:failed", id="redis"),
+    pytest.param(RedisMultiQueueBackend(), "resque:compat_failed", id="multi-queue"),
+]
+
+
+@pytest.mark.parametrize(("backend", "failure_list"), BACKENDS)
 def test_a_failure_whose_replies_are_lost_is_recorded_and_counted_once(
-    redis_url: str, raw_redis: redis.Redis, dropper: ReplyDropper
+    redis_url: str,
+    raw_redis: redis.Redis,
+    dropper: ReplyDropper,
+    backend: FailureBackend,
+    failure_list: str,
 ) -> None:
     Resque.from_url(redis_url).enqueue_to("compat", "Failing", 1)
     settings = WorkerSettings(QueueSelector.parse("compat"), fork_per_job=False)
-    worker = Worker(settings, RedisSettings.from_url(f"redis://127.0.0.1:{dropper.port}/0"))
+    redis_settings = RedisSettings.from_url(f"redis://127.0.0.1:{dropper.port}/0")
+    worker = Worker(settings, redis_settings, failures=backend)
     try:
         job = worker.driver.run(worker.ops.reserve(QueueList(("compat",)), "2026-12-06T00:00:00Z"))
         assert isinstance(job, Reserved)
-        dropper.armed = 2  # the failure record's write, then the counters' (finishing)
+        dropper.armed = 2  # the call that records the failure, counts and finishes; twice
         assert worker.process(job) is None
     finally:
         worker.close()
     assert dropper.dropped == 2
-    assert raw_redis.llen("resque:failed") == 1
+    assert raw_redis.llen(failure_list) == 1
     assert raw_redis.get("resque:stat:failed") == b"1"
     assert raw_redis.get(f"resque:stat:failed:{worker.id}") == b"1"
     assert raw_redis.get("resque:stat:processed") == b"1"

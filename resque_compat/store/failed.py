@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from ..keys import Keys
 from .base import Batch, Operation, Script, as_int, batch, lua_source, one, texts
 
-PUSH_ONCE = Script(lua_source("push_once"))
 _REQUEUE_EXACT = Script(lua_source("requeue_exact"))
 
 
@@ -107,15 +106,16 @@ class FailedOps:
         return sum(as_int(reply) for reply in replies)
 
     def push(self, list_name: str | None, record: bytes) -> Operation[int]:
-        """RPUSH of a record (the Redis backend's ``push_to_failed_queue``), made safe to repeat
-        after a lost reply (``scripts/push_once.lua``)."""
-        return as_int((yield PUSH_ONCE.call([self._key(list_name)], [record])))
+        """RPUSH of a record (the Redis backend's ``push_to_failed_queue``)."""
+        return as_int((yield one(("RPUSH", self._key(list_name), record))))
 
     def push_registered(self, list_name: str, record: bytes) -> Operation[int]:
-        """RedisMultiQueue's save: SADD the list's name to ``failed_queues``, then RPUSH (a
-        script call is alone in its round trip, so two round trips where Ruby pipelines)."""
-        yield one(("SADD", self.keys.failed_queues(), list_name))
-        return as_int((yield PUSH_ONCE.call([self._key(list_name)], [record])))
+        """RedisMultiQueue's save: SADD the list's name to ``failed_queues``, then RPUSH."""
+        replies = yield batch(
+            ("SADD", self.keys.failed_queues(), list_name),
+            ("RPUSH", self._key(list_name), record),
+        )
+        return as_int(replies[1])
 
     def register(self, list_name: str) -> Operation[None]:
         """SADD to ``failed_queues``: Ruby's ``failure_queue_name`` does it on every lookup."""

@@ -62,6 +62,28 @@ class QueuesChanged:
 ReserveReply = Reserved | QueuesChanged | str | None
 
 
+@dataclass(frozen=True)
+class FailurePush:
+    """A failure record for a list the finishing script pushes it to: the list's bare name
+    (``failed``, ``<queue>_failed``), the record's bytes, and whether the name goes into
+    ``failed_queues`` first (RedisMultiQueue). Pushed in the script, guarded by
+    ``worker:<id>`` like the counters, a retried finish cannot record the failure twice."""
+
+    list_name: str
+    record: bytes
+    registered: bool = False
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a job ends: the failure record to push (None: none, or already saved by another
+    backend), whether it counts in ``stat:failed``, whether to reserve the next job."""
+
+    failure: FailurePush | None = None
+    count_failed: bool = False
+    reserve_next: bool = True
+
+
 def _read_reserve(reply: Any, queues: QueueList) -> ReserveReply:
     if reply is None:
         return None
@@ -142,18 +164,26 @@ class LifecycleOps:
         return _read_reserve(reply, queues)
 
     def done_and_reserve(
-        self,
-        finished: Reserved,
-        queues: QueueList,
-        run_at: str,
-        reserve: bool,
-        count_failed: bool = False,
+        self, finished: Reserved, queues: QueueList, run_at: str, ending: Ending
     ) -> Operation[ReserveReply]:
-        """Finish the current job (Ruby's ``failed!`` when ``count_failed``, then
+        """Finish the current job as ``ending`` says (its failure record, Ruby's ``failed!``,
         ``done_working``) and reserve the next, in one call that is safe to repeat."""
-        keys = _done_and_reserve_keys(self.keys, self.worker_id, queues.names)
-        flags = ("1" if count_failed else "0", "1" if reserve else "0")
-        args = [run_at, *_reserve_args(queues), finished.record, *flags]
+        push = ending.failure or FailurePush("", b"")
+        failures = self.keys.failed_list(push.list_name) if push.list_name else self.keys.failed()
+        keys = (
+            *_done_and_reserve_keys(self.keys, self.worker_id, queues.names),
+            failures,
+            self.keys.failed_queues(),
+        )
+        args = [
+            run_at,
+            *_reserve_args(queues),
+            finished.record,
+            push.record,
+            push.list_name if push.registered else "",
+            "1" if ending.count_failed else "0",
+            "1" if ending.reserve_next else "0",
+        ]
         reply = yield DONE_AND_RESERVE.call(keys, args)
         return _read_reserve(reply, queues)
 

@@ -30,10 +30,20 @@ from ..failure import Failure, FailureBackend, RedisBackend
 from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
 from ..store import Operation, SyncDriver
 from ..store.base import refuses_writes
-from ..store.lifecycle import LifecycleOps, QueueList, QueuesChanged, Reserved, ReserveReply, embeds
+from ..store.lifecycle import (
+    Ending,
+    FailurePush,
+    LifecycleOps,
+    QueueList,
+    QueuesChanged,
+    Reserved,
+    ReserveReply,
+    embeds,
+)
 from ..store.waiting import QueueWaiter
 from . import runner
 from .execution import Execution, WhileBusy
+from .failing import list_push
 from .heartbeat import Heartbeat
 from .proctitle import ProcessTitles
 from .pruning import Pruner, in_flight_failure
@@ -207,16 +217,16 @@ class Worker:
         job = self.readable(job, payload)
         log.info("got: (Job{%s} | %s)", job.queue, runner.class_name_of(payload))
         result = self.execution.run(job, payload, self._queues.names)
-        if not result.ok:
-            self.record_failure(job, result)
+        push = None if result.ok else self.record_failure(job, result)
         self.act_on_signals()
-        reserve_next = not (self.state.shutdown or self.state.paused)
-        # Ruby counts failed! for every failure but a child killed by a signal.
-        count_failed = not result.ok and not result.error.startswith(KILLED_CHILD)
+        ending = Ending(
+            failure=push,
+            # Ruby counts failed! for every failure but a child killed by a signal.
+            count_failed=not result.ok and not result.error.startswith(KILLED_CHILD),
+            reserve_next=not (self.state.shutdown or self.state.paused),
+        )
         return self._reserve_with(
-            lambda queues: self.ops.done_and_reserve(
-                job, queues, timefmt.run_at(), reserve_next, count_failed
-            )
+            lambda queues: self.ops.done_and_reserve(job, queues, timefmt.run_at(), ending)
         )
 
     def readable(self, job: Reserved, payload: Payload | PayloadError) -> Reserved:
@@ -233,7 +243,10 @@ class Worker:
             lambda: self.driver.run(self.ops.replace_record(job, replacement))
         )
 
-    def record_failure(self, job: Reserved, result: runner.JobResult) -> None:
+    def record_failure(self, job: Reserved, result: runner.JobResult) -> FailurePush | None:
+        """The failure record, for the finishing script to push when the backend is one of
+        Resque's Redis lists (so a retried finish cannot push it twice); any other backend
+        saves it now, retried while Redis is away (its save must be safe to repeat)."""
         failure = Failure(
             payload=payload_for_failure(job.raw),
             exception=result.exception,
@@ -244,7 +257,10 @@ class Worker:
             failed_at=timefmt.local_now(),
         )
         log.error("(Job{%s}) failed: %s: %s", job.queue, result.exception, result.error)
-        self._with_redis_retry(lambda: self.driver.run(self.failures.save(failure)))
+        push = list_push(self.failures, failure)
+        if push is None:
+            self._with_redis_retry(lambda: self.driver.run(self.failures.save(failure)))
+        return push
 
     # -- idle -------------------------------------------------------------------------
 
@@ -329,10 +345,10 @@ class Worker:
         ends, so an outage of an hour does not flood the log.
 
         A connection lost after a write was sent may have lost only its reply, so every call
-        retried here is safe to repeat: reserving, finishing (with the counters) and the
-        record rewrites are scripts guarded by what ``worker:<id>`` holds; the built-in
-        failure backends push a record only if that exact record is not already there
-        (``store/scripts/push_once.lua``); the rest are plain overwrites (SET, HSET, SADD).
+        retried here is safe to repeat: reserving, finishing (with the failure record of
+        Resque's two Redis backends and the counters) and the record rewrites are scripts
+        guarded by what ``worker:<id>`` holds; the rest are plain overwrites (SET, HSET,
+        SADD). Only another backend's ``save`` is repeated as it is (see ``failing``).
         A refused write had no effect (a script is refused at its first write).
         """
         delay, since = 0.1, 0.0
