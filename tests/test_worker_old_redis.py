@@ -21,7 +21,8 @@ from tests.test_worker import (  # noqa: F401 - collected here again, against th
     test_usr2_pauses_and_cont_resumes,
 )
 from tests.test_worker_shutdown import (  # noqa: F401
-    test_an_idle_worker_stopped_with_work_on_another_queue_takes_nothing,
+    test_an_idle_worker_stopped_with_work_on_a_queue_it_does_not_block_on,
+    test_an_idle_worker_woken_by_work_and_a_stop_together_takes_nothing,
     test_stop_with_a_backlog_fails_no_job_that_never_ran,
 )
 from tests.workerproc import PythonWorker, wait_for

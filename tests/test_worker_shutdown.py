@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,10 +59,10 @@ def test_stop_with_a_backlog_fails_no_job_that_never_ran(
     assert raw_redis.keys("resque:worker:*") == []
 
 
-def test_an_idle_worker_stopped_with_work_on_another_queue_takes_nothing(
+def test_an_idle_worker_woken_by_work_and_a_stop_together_takes_nothing(
     redis_url: str, raw_redis: redis.Redis
 ) -> None:
-    """A job on a queue the worker does not block on (past the watched ones) stays queued."""
+    """The stop and the push arrive in the same wait: the stop wins, the job stays queued."""
     with PythonWorker(redis_url, "compat", "--interval", "60") as worker:
         worker.wait_registered()
         worker.signal(signal.SIGSTOP)
@@ -71,3 +72,23 @@ def test_an_idle_worker_stopped_with_work_on_another_queue_takes_nothing(
         assert worker.wait() == 0, worker.output()
     assert failures(raw_redis) == []
     assert raw_redis.llen("resque:queue:compat") + raw_redis.llen("compat:performed") == 1
+
+
+def test_an_idle_worker_stopped_with_work_on_a_queue_it_does_not_block_on(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    """An idle worker blocks on its first 16 queues; a job on the 17th waits for the next
+    reserve. A stop wakes the worker: it must not reserve that job on its way out."""
+    queues = [f"q{number:02}" for number in range(1, 18)]
+    with PythonWorker(redis_url, ",".join(queues), "--interval", "60") as worker:
+        worker.wait_registered()
+        wait_for(lambda: "Waiting for" in _title(worker.pid), what="the worker idle")
+        Resque.from_url(redis_url).enqueue_to("q17", "RecordArgs", 1)
+        worker.signal(signal.SIGQUIT)
+        assert worker.wait() == 0, worker.output()
+    assert failures(raw_redis) == []
+    assert raw_redis.llen("resque:queue:q17") == 1
+
+
+def _title(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
