@@ -28,6 +28,15 @@ class Sizes:
     rss_jobs: int
     payload_jobs: dict[int, int] = field(default_factory=dict)
     rtt_requests: int = 20000
+    cpu_jobs: int = 20000
+    """Jobs drained per runtime for the Redis-CPU figures (a tenth of it with fork per job)."""
+    fleet_jobs: int = 200000
+    fleet_processes: tuple[int, ...] = (1, 4, 16)
+    scheduler_seconds: int = 30
+    """The window of due times in the scheduler's lateness figures."""
+    scheduler_move_jobs: int = 100000
+    idle_window_seconds: float = 30.0
+    """How long the idle scenario counts commands: six of Ruby's default 5 s polls."""
     settle_seconds: float = 0.3
     """How long workers are left alone after registering, before a run starts."""
 
@@ -60,6 +69,12 @@ QUICK = Sizes(
     rss_jobs=20,
     payload_jobs={1024: 20, 102400: 5},
     rtt_requests=2000,
+    cpu_jobs=200,
+    fleet_jobs=400,
+    fleet_processes=(1, 2),
+    scheduler_seconds=1,
+    scheduler_move_jobs=3000,
+    idle_window_seconds=0.5,
     settle_seconds=0.05,
 )
 

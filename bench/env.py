@@ -29,6 +29,8 @@ from resque_compat.keys import Keys
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
 NODE_MODULES = REPO_ROOT / "compat_tests" / "node" / "node_modules"
+#: Ruby Resque 3.0.0 in the shared source trees beside the checkout (CI and project machines).
+SHARED_RESQUE_LIB = REPO_ROOT.parent / "shared" / "ruby" / "resque-3.0.0" / "lib"
 PLACEMENTS = ("split", "shared", "none")
 
 
@@ -168,13 +170,16 @@ class Runtimes:
 
 
 def _ruby_lib(reasons: dict[str, str]) -> str | None:
-    """Resque's lib/ from RESQUE_RUBY_LIB, ``""`` for an installed resque gem, else None."""
+    """Resque's lib/ from RESQUE_RUBY_LIB, else the shared source tree beside the checkout,
+    ``""`` for an installed resque gem, else None."""
     if shutil.which("ruby") is None:
         reasons["ruby"] = "ruby is not on PATH"
         return None
     lib = os.environ.get("RESQUE_RUBY_LIB", "")
     if lib and (Path(lib) / "resque.rb").is_file():
         return str(Path(lib).resolve())
+    if not lib and (SHARED_RESQUE_LIB / "resque.rb").is_file():
+        return str(SHARED_RESQUE_LIB.resolve())
     if not lib and _resque_gem_installed():
         return ""
     reasons["ruby"] = (

@@ -153,6 +153,17 @@ TARGETS = (
         at_most=20,
     ),
     Target(
+        "Redis CPU per job <= 25 us (no-fork)",
+        "redis-cpu/Redis CPU per job, no-fork/python",
+        at_most=25.0,
+    ),
+    Target(
+        "Redis CPU per job <= Ruby's (no-fork)",
+        "redis-cpu/Redis CPU per job, no-fork/python",
+        "redis-cpu/Redis CPU per job, no-fork/ruby",
+        at_most=1.0,
+    ),
+    Target(
         "worker RSS <= Ruby's (no-fork)",
         "rss/worker RSS, no-fork/python",
         "rss/worker RSS, no-fork/ruby",
@@ -164,11 +175,31 @@ TARGETS = (
         "rss/worker RSS, fork/ruby",
         at_most=1.0,
     ),
+    Target("delayed lateness median <= 5 ms", "scheduler/lateness median/python", at_most=5.0),
+    Target("delayed lateness p99 <= 50 ms", "scheduler/lateness p99/python", at_most=50.0),
+    Target(
+        "moving due jobs >= 2x resque-scheduler",
+        "scheduler/move due jobs/python",
+        "scheduler/move due jobs/ruby",
+        at_least=2.0,
+    ),
+    Target(
+        "enqueue_in one by one >= Ruby",
+        "scheduler/enqueue_in one by one/python",
+        "scheduler/enqueue_in one by one/ruby",
+        at_least=1.0,
+    ),
+    Target(
+        "enqueue_at_many >= 10x Ruby enqueue_in",
+        "scheduler/enqueue_at_many/python",
+        "scheduler/enqueue_in one by one/ruby",
+        at_least=10.0,
+    ),
 )
 
 
 def print_targets(out: Printer, verdicts: list[dict[str, Any]]) -> None:
-    out("== targets (issue 8) ==")
+    out("== targets ==")
     for verdict in verdicts:
         value = verdict["value"]
         shown = "-" if value is None else f"{value:.2f}"

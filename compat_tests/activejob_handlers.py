@@ -17,8 +17,7 @@ from typing import Any
 
 import redis
 
-from resque_compat.activejob import activejob, current_job, globalid_locator
-from resque_compat.activejob_args import GlobalID
+from resque_compat.activejob import GlobalID, activejob, current_job, globalid_locator
 
 from .jobs import record
 

@@ -31,8 +31,8 @@ from compat_tests.runtimes import (
     run_ruby,
 )
 from resque_compat import JobRegistry, Resque
-from resque_compat.activejob import ActiveJobSettings, configure_activejob
-from resque_compat.activejob_args import (
+from resque_compat.activejob import (
+    ActiveJobSettings,
     CalendarDuration,
     IndifferentDict,
     RubyDateTime,
@@ -42,6 +42,7 @@ from resque_compat.activejob_args import (
     Symbol,
     SymbolKeysDict,
     TimeWithZone,
+    configure_activejob,
 )
 from resque_compat.connection import RedisSettings
 from resque_compat.devserver import RedisServerProcess

@@ -11,14 +11,17 @@ from typing import Any
 
 import redis.asyncio
 
-from . import activejob
 from .client import ClientOptions, JobRef, ResqueOperations
 from .connection import RedisSettings
+from .delayed import AsyncDelayedMixin, When, activejob_due, enqueue_activejob_at
+from .schedules import AsyncScheduleMethods
 from .store import AsyncDriver
 
 
-class AsyncResque:
+class AsyncResque(AsyncDelayedMixin, AsyncScheduleMethods):
     """``Resque``'s enqueue/inspect surface with ``await``."""
+
+    ops: ResqueOperations
 
     def __init__(
         self,
@@ -65,11 +68,18 @@ class AsyncResque:
         *args: Any,
         queue: str | None = None,
         priority: int | None = None,
+        wait: float | None = None,
+        wait_until: When | None = None,
         **kwargs: Any,
-    ) -> str:
-        """Rails' ``perform_later`` through Resque's adapter (see ``activejob``); the job_id."""
+    ) -> str | None:
+        """Rails' ``perform_later`` through Resque's adapter (see ``activejob``): the job_id,
+        or None when a before_enqueue hook said no; ``wait``/``wait_until`` as Rails'
+        ``set(wait:)``/``set(wait_until:)``."""
+        if (due := activejob_due(wait, wait_until)) is not None:
+            op = enqueue_activejob_at(self.ops, job_class, args, kwargs, queue, priority, due)
+            return await self.driver.run(op)
         return await self.driver.run(
-            activejob.enqueue_activejob(self.ops, job_class, args, kwargs, queue, priority)
+            self.ops.enqueue_activejob(job_class, args, kwargs, queue, priority)
         )
 
     async def dequeue(self, job: JobRef, *args: Any) -> int | None:

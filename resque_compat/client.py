@@ -14,10 +14,21 @@ from typing import Any
 
 import redis
 
-from . import activejob, codec
+from . import codec
+from .activejob import JOB_WRAPPER_CLASS, activejob_payload, producing_bridge
 from .connection import RedisSettings
-from .errors import DecodeError, NoClassError, NoQueueError, ReplicationError, UnknownJobError
+from .delayed import DelayedMixin, When, activejob_due, enqueue_activejob_at
+from .errors import (
+    DecodeError,
+    EncodeError,
+    NoClassError,
+    NoQueueError,
+    ReplicationError,
+    UnknownJobError,
+)
 from .job import JobRegistry, JobSpec, Payload, PayloadError, default_registry
+from .keys import PROCESSED
+from .schedules import ScheduleMethods
 from .store import Schema, SyncDriver
 from .store.base import Operation
 
@@ -71,21 +82,62 @@ class ResqueOperations:
         return codec.encode_payload(class_name, args, self.options.json_style)
 
     def enqueue_to(self, queue: str, job: JobRef, args: Sequence[Any]) -> Operation[bool | None]:
-        """Hooks, then one pipelined SADD + RPUSH. None when a before_enqueue hook said no."""
+        """Hooks, then one pipelined SADD + RPUSH (or the job's plugin pusher). None when a
+        before_enqueue hook said no; False when the pusher did not queue it (a unique job
+        already queued: the after_enqueue hooks still run, as in Ruby)."""
         _check_queue(queue)
         class_name, spec = self.resolve(job)
         payload = self.encode(class_name, args)
+        return (yield from self._enqueue(queue, class_name, spec, args, payload))
+
+    def enqueue_activejob(
+        self,
+        job_class: str,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        queue: str | None = None,
+        priority: int | None = None,
+    ) -> Operation[str | None]:
+        """``JobClass.set(queue:, priority:).perform_later(*args, **kwargs)``: the job_id, or
+        None when a before_enqueue hook of the registry's bridge said no.
+
+        The ActiveJob layer builds the job data and its bytes; from there it is a job like
+        any other: the same queue check, the bridge's enqueue hooks (they receive the job
+        data), inline mode. Everything is encoded first, so a refused value sends nothing.
+        """
+        bridge = producing_bridge(self.options.registry)
+        target = queue if queue is not None else bridge.queue_for(job_class)
+        _check_queue(target)
+        job_data = bridge.job_data(job_class, args, kwargs, queue=target, priority=priority)
+        payload = activejob_payload(bridge, job_data, self.options.json_style)
+        class_name, spec = self.resolve(JOB_WRAPPER_CLASS)
+        done = yield from self._enqueue(target, class_name, spec, [job_data], payload)
+        return str(job_data["job_id"]) if done else None
+
+    def _enqueue(
+        self,
+        queue: str,
+        class_name: str,
+        spec: JobSpec | None,
+        args: Sequence[Any],
+        payload: bytes,
+    ) -> Operation[bool | None]:
+        """The path of every enqueue once the payload is encoded: before_enqueue hooks, the
+        push (or, inline, the run), after_enqueue hooks."""
         if spec is not None and not spec.run_enqueue_hooks("before_enqueue", args):
             return None
+        queued = True
         if self.options.inline:
             self._perform_inline(class_name, payload)
+        elif spec is not None and spec.pusher is not None:
+            queued = yield from spec.pusher(self.schema.keys, queue, class_name, args, payload)
         elif self.options.wait_replicas:
             yield from self._push_replicated(queue, [payload])
         else:
             yield from self.schema.queues.push(queue, payload)
         if spec is not None:
             spec.run_enqueue_hooks("after_enqueue", args)
-        return True
+        return queued
 
     def _perform_inline(self, class_name: str, payload: bytes) -> None:
         """Ruby's inline mode: the job runs now, with its args as they would come off the wire."""
@@ -101,12 +153,20 @@ class ResqueOperations:
         """Every payload encoded first (a bad one refuses the batch), then one round trip."""
         _check_queue(queue)
         class_name, _spec = self.resolve(job)
-        payloads = [self.encode(class_name, args) for args in arg_lists]
+        payloads = [self._encode_item(class_name, args, at) for at, args in enumerate(arg_lists)]
         if self.options.wait_replicas and payloads:
             yield from self._push_replicated(queue, payloads)
         else:
             yield from self.schema.queues.push_many(queue, payloads)
         return len(payloads)
+
+    def _encode_item(self, class_name: str, args: Sequence[Any], position: int) -> bytes:
+        """One payload of a batch; a refusal names its position (``batch[1]: args[0]: ...``),
+        since the message alone would point at the first item's arguments."""
+        try:
+            return self.encode(class_name, args)
+        except EncodeError as error:
+            raise EncodeError(f"batch[{position}]: {error}") from error
 
     def _push_replicated(self, queue: str, payloads: Sequence[bytes]) -> Operation[None]:
         """Push, then insist that ``wait_replicas`` replicas hold the jobs (``WAIT``)."""
@@ -168,7 +228,7 @@ class ResqueOperations:
     def info(self) -> Operation[dict[str, Any]]:
         """``Resque.info``: the same reads in the same order as Ruby's."""
         sizes = yield from self.schema.queues.sizes()
-        processed = yield from self.schema.stats.get("processed")
+        processed = yield from self.schema.stats.get(PROCESSED)
         queues = yield from self.schema.queues.names()
         workers = yield from self.schema.workers.ids()
         working = yield from self.schema.workers.working()
@@ -198,8 +258,12 @@ def _class_of(raw: bytes) -> str | None:
         return None
 
 
-class Resque:
-    """A Resque client on a blocking connection. Names and semantics follow Ruby's ``Resque``."""
+class Resque(DelayedMixin, ScheduleMethods):
+    """A Resque client on a blocking connection. Names and semantics follow Ruby's ``Resque``
+    (and resque-scheduler's: delayed jobs from ``DelayedMixin``, schedules from
+    ``ScheduleMethods``)."""
+
+    ops: ResqueOperations
 
     def __init__(
         self,
@@ -245,12 +309,17 @@ class Resque:
         *args: Any,
         queue: str | None = None,
         priority: int | None = None,
+        wait: float | None = None,
+        wait_until: When | None = None,
         **kwargs: Any,
-    ) -> str:
-        """Rails' ``perform_later`` through Resque's adapter (see ``activejob``); the job_id."""
-        return self.driver.run(
-            activejob.enqueue_activejob(self.ops, job_class, args, kwargs, queue, priority)
-        )
+    ) -> str | None:
+        """Rails' ``perform_later`` through Resque's adapter (see ``activejob``): the job_id,
+        or None when a before_enqueue hook said no. ``wait``/``wait_until`` as Rails'
+        ``set(wait:)``/``set(wait_until:)`` (through resque-scheduler's delayed queue)."""
+        if (due := activejob_due(wait, wait_until)) is not None:
+            op = enqueue_activejob_at(self.ops, job_class, args, kwargs, queue, priority, due)
+            return self.driver.run(op)
+        return self.driver.run(self.ops.enqueue_activejob(job_class, args, kwargs, queue, priority))
 
     def dequeue(self, job: JobRef, *args: Any) -> int | None:
         return self.driver.run(self.ops.dequeue(job, args))

@@ -12,10 +12,12 @@ import contextlib
 import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import codec
 from .errors import DecodeError, DontPerform, EncodeError, UnknownJobError
+from .keys import Keys
+from .store.base import Operation
 
 HOOK_KINDS = (
     "before_enqueue",
@@ -26,10 +28,26 @@ HOOK_KINDS = (
     "around_perform",
     "after_perform",
     "on_failure",
+    "before_schedule",
+    "after_schedule",
+    "before_delayed_enqueue",
 )
 
 Hook = Callable[..., Any]
 F = TypeVar("F", bound=Callable[..., Any])
+
+Pusher = Callable[[Keys, str, str, Sequence[Any], bytes], "Operation[bool]"]
+"""How a plugin enqueues instead of the plain push: ``(keys, queue, class_name, args, payload)``
+to an operation that is True when the job was queued. resque-loner's unique jobs use it,
+because Ruby writes their marker in the same MULTI as the RPUSH."""
+
+
+class Retrying(Protocol):
+    """What a failure backend asks of a job retried the resque-retry way (``plugins.retry``):
+    MultipleWithRetrySuppression keeps a retried attempt's failure out of the failed list."""
+
+    def retry_key(self, args: Sequence[Any]) -> str:
+        """The counter key without the namespace, ``resque-retry:<Class>[:<sha1>]``."""
 
 
 class PayloadError(DecodeError):
@@ -145,6 +163,8 @@ class JobSpec:
     perform: Callable[..., Any]
     queue: str | None = None
     hooks: dict[str, list[Hook]] = field(default_factory=lambda: {k: [] for k in HOOK_KINDS})
+    pusher: Pusher | None = None
+    retrying: Retrying | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.perform(*args, **kwargs)

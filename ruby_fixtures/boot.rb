@@ -61,3 +61,4 @@ else
 end
 
 require_relative "jobs"
+require_relative "plugins" if ENV.fetch("COMPAT_PLUGINS", "") != ""

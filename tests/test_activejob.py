@@ -25,18 +25,10 @@ from compat_tests.activejob_handlers import FLAKY_SWITCH, Person, received
 from compat_tests.runtimes import read_performed
 from resque_compat import JobRegistry, JsonStyle, NoQueueError, Resque
 from resque_compat.activejob import (
-    ActiveJobBridge,
-    ActiveJobSettings,
-    activejob,
-    activejob_bridge,
-    activejob_payload,
-    configure_activejob,
-    current_job,
-    rails_json_style,
-)
-from resque_compat.activejob_args import (
     JOB_WRAPPER_CLASS,
+    ActiveJobBridge,
     ActiveJobSerializationError,
+    ActiveJobSettings,
     CalendarDuration,
     GlobalID,
     IndifferentDict,
@@ -48,7 +40,13 @@ from resque_compat.activejob_args import (
     Symbol,
     SymbolKeysDict,
     TimeWithZone,
+    activejob,
+    activejob_bridge,
+    activejob_payload,
+    configure_activejob,
+    current_job,
     parse_enqueued_at,
+    rails_json_style,
 )
 from resque_compat.aio import AsyncResque
 from resque_compat.codec import encode
@@ -241,6 +239,7 @@ def test_enqueued_job_data_is_fresh(redis_url: str, raw_redis: redis.Redis) -> N
         first = client.enqueue_activejob("ArgsJob", 1, queue="default")
         second = client.enqueue_activejob("ArgsJob", 1, queue="default")
     after = datetime.now(UTC)
+    assert first is not None and second is not None
     assert UUID4.fullmatch(first) and UUID4.fullmatch(second) and first != second
     stored = [json.loads(raw) for raw in raw_redis.lrange("resque:queue:default", 0, -1)]
     for document, job_id in zip(stored, (first, second), strict=True):
@@ -286,6 +285,33 @@ def test_queue_comes_from_the_registration(redis_url: str, raw_redis: redis.Redi
     assert raw_redis.smembers("resque:queues") == {b"archives", b"reports", b"urgent"}
     job_data = json.loads(raw_redis.lindex("resque:queue:urgent", 0) or b"")["args"][0]
     assert (job_data["job_class"], job_data["queue_name"]) == ("ReportJob", "urgent")
+
+
+def test_enqueue_hooks_and_queue_checks_apply(redis_url: str, raw_redis: redis.Redis) -> None:
+    """An ActiveJob enqueue goes through the client's path of every job: the bridge's
+    before_enqueue hook can refuse it, after_enqueue sees the job data, and the queue name
+    is checked as ``enqueue_to`` checks it (NoQueueError, not an ActiveJob error)."""
+    registry = JobRegistry()
+    bridge = activejob_bridge(registry)
+    seen: list[tuple[str, str]] = []
+
+    @bridge.hook("before_enqueue")
+    def only_reports(job_data: dict[str, Any]) -> bool:
+        seen.append(("before", job_data["job_class"]))
+        return bool(job_data["job_class"] == "ReportJob")
+
+    @bridge.hook("after_enqueue")
+    def after(job_data: dict[str, Any]) -> None:
+        seen.append(("after", job_data["job_id"]))
+
+    with Resque.from_url(redis_url, registry=registry) as client:
+        assert client.enqueue_activejob("ArchiveJob", 1, queue="default") is None
+        job_id = client.enqueue_activejob("ReportJob", 2, queue="default")
+        with pytest.raises(NoQueueError):
+            client.enqueue_activejob("ReportJob", 3, queue="")
+    assert seen == [("before", "ArchiveJob"), ("before", "ReportJob"), ("after", job_id)]
+    [queued] = raw_redis.lrange("resque:queue:default", 0, -1)
+    assert json.loads(queued)["args"][0]["job_class"] == "ReportJob"
 
 
 class NoGlobalID:
@@ -371,7 +397,9 @@ def test_asyncio_client_writes_the_same(redis_url: str, raw_redis: redis.Redis) 
 
     async def enqueue() -> str:
         async with AsyncResque.from_url(redis_url, registry=JobRegistry()) as client:
-            return await client.enqueue_activejob("ArgsJob", *case.args, queue="default")
+            job_id = await client.enqueue_activejob("ArgsJob", *case.args, queue="default")
+        assert job_id is not None
+        return job_id
 
     job_id = asyncio.run(enqueue())
     raw = raw_redis.lindex("resque:queue:default", 0) or b""

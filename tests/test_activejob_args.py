@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from resque_compat.activejob_args import (
+from resque_compat.activejob import (
     JOB_WRAPPER_CLASS,
     ActiveJobArgumentError,
     ActiveJobDeserializationError,
@@ -32,6 +32,7 @@ from resque_compat.activejob_args import (
     CalendarDuration,
     GlobalID,
     IndifferentDict,
+    JobDataOptions,
     RubyDateTime,
     RubyDuration,
     RubyModule,
@@ -280,16 +281,18 @@ def _rebuild(job_data: Mapping[str, Any], case: Case) -> dict[str, Any]:
         job_data["job_class"],
         case.args,
         case.kwargs,
-        queue=job_data["queue_name"],
-        priority=job_data["priority"],
-        job_id=job_data["job_id"],
-        locale=job_data["locale"],
-        timezone=job_data["timezone"],
-        enqueued_at=datetime(2026, 11, 28, 7, 18, 14, tzinfo=UTC)
-        if placeholder
-        else _enqueued_at(job_data),
-        executions=job_data["executions"],
-        exception_executions=job_data["exception_executions"],
+        JobDataOptions(
+            queue=job_data["queue_name"],
+            priority=job_data["priority"],
+            job_id=job_data["job_id"],
+            locale=job_data["locale"],
+            timezone=job_data["timezone"],
+            enqueued_at=datetime(2026, 11, 28, 7, 18, 14, tzinfo=UTC)
+            if placeholder
+            else _enqueued_at(job_data),
+            executions=job_data["executions"],
+            exception_executions=job_data["exception_executions"],
+        ),
     )
     if placeholder:
         assert TIME_UTC_RE.fullmatch(built["enqueued_at"])
@@ -435,7 +438,10 @@ def test_scheduling_is_not_job_data_before_rails_7_1() -> None:
     """``set(wait:)`` raised NotImplementedError in the recording: Resque needs resque-scheduler."""
     with pytest.raises(ActiveJobArgumentError, match="resque-scheduler"):
         build_job_data(
-            "ArgsJob", ["later"], {}, queue="default", scheduled_at=datetime(2030, 1, 1, tzinfo=UTC)
+            "ArgsJob",
+            ["later"],
+            {},
+            JobDataOptions(queue="default", scheduled_at=datetime(2030, 1, 1, tzinfo=UTC)),
         )
 
 
@@ -635,11 +641,13 @@ def test_job_data_rails_7_1_and_later() -> None:
             "ArgsJob",
             [1],
             {},
-            queue="default",
-            priority=None,
-            job_id="id",
-            enqueued_at=enqueued,
-            rails_version=version,
+            JobDataOptions(
+                queue="default",
+                priority=None,
+                job_id="id",
+                enqueued_at=enqueued,
+                rails_version=version,
+            ),
         )
         assert list(data) == [*JOB_DATA_KEYS_61, "scheduled_at"]
         assert data["enqueued_at"] == "2026-11-28T07:18:14.123456789Z"
@@ -648,20 +656,20 @@ def test_job_data_rails_7_1_and_later() -> None:
         "ArgsJob",
         [],
         None,
-        queue="default",
-        rails_version="7.1",
-        scheduled_at=datetime(2030, 1, 1, 9, tzinfo=tz(9)),
+        JobDataOptions(
+            queue="default", rails_version="7.1", scheduled_at=datetime(2030, 1, 1, 9, tzinfo=tz(9))
+        ),
     )
     assert scheduled["scheduled_at"] == "2030-01-01T00:00:00.000000000Z"
     seven_oh = build_job_data(
-        "ArgsJob", [], {}, queue="q", rails_version="7.0", enqueued_at=enqueued
+        "ArgsJob", [], {}, JobDataOptions(queue="q", rails_version="7.0", enqueued_at=enqueued)
     )
     assert list(seven_oh) == JOB_DATA_KEYS_61
     assert seven_oh["enqueued_at"] == "2026-11-28T07:18:14Z"
 
 
 def test_job_data_defaults() -> None:
-    data = build_job_data("ArgsJob", [], {}, queue="default")
+    data = build_job_data("ArgsJob", [], {}, JobDataOptions(queue="default"))
     assert UUID_RE.fullmatch(data["job_id"])
     assert TIME_UTC_RE.fullmatch(data["enqueued_at"])
     assert (data["priority"], data["locale"], data["timezone"]) == (None, "en", "UTC")
@@ -885,6 +893,23 @@ def _raise_lookup(value: Any) -> GlobalID | None:
     raise LookupError("no id")
 
 
+class KeptPairs(Mapping[Any, Any]):
+    """A mapping keeping equal keys apart (a dict merges ``"a"`` and ``Symbol("a")``, equal
+    since a Symbol is a str): how a str and a Symbol of one name reach the encoder together."""
+
+    def __init__(self, *pairs: tuple[Any, Any]) -> None:
+        self.pairs = pairs
+
+    def __getitem__(self, key: Any) -> Any:
+        return next(value for name, value in self.pairs if name is key)
+
+    def __iter__(self) -> Iterator[Any]:
+        return (name for name, _ in self.pairs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+
 @pytest.mark.parametrize(
     ("args", "kwargs", "options", "message"),
     [
@@ -897,7 +922,7 @@ def _raise_lookup(value: Any) -> GlobalID | None:
         ([datetime(1800, 1, 1, tzinfo=ZoneInfo("Asia/Tokyo"))], {}, {}, "has seconds"),
         ([{"_aj_symbol_keys": 1}], {}, {}, "reserved key '_aj_symbol_keys'"),
         ([{Symbol("_aj_serialized"): 1}], {}, {}, "reserved key Symbol"),
-        ([{"a": 1, Symbol("a"): 2}], {}, {}, "given twice"),
+        ([KeptPairs(("a", 1), (Symbol("a"), 2))], {}, {}, "given twice"),
         ([{b"a": 1}], {}, {}, "but b'a' is a bytes"),
         ([BAD_RANGE], {}, {"rails_version": "7.0"}, "exclude_end must be a bool"),
         ([], {1: "x"}, {}, "keyword argument names must be str"),
@@ -949,7 +974,66 @@ def test_build_job_data_checks_its_fields() -> None:
         fields: dict[str, Any] = {"job_class": "ArgsJob", "queue": "default", **override}
         job_class = fields.pop("job_class")
         with pytest.raises(ActiveJobArgumentError, match=message):
-            build_job_data(job_class, [], {}, **fields)
+            build_job_data(job_class, [], {}, JobDataOptions(**fields))
     builder: Callable[..., dict[str, Any]] = build_job_data
     with pytest.raises(ActiveJobSerializationError):
-        builder("ArgsJob", [object()], {}, queue="default")
+        builder("ArgsJob", [object()], {}, JobDataOptions(queue="default"))
+
+
+def test_ruby_values_are_usable_as_the_python_types_they_stand_for() -> None:
+    """Each decoded Ruby value works where job code expects the natural Python type, and
+    still re-encodes as the Ruby type it came from."""
+    serializer = "ActiveJob::Serializers::"
+    arguments: list[Any] = [
+        {"_aj_serialized": serializer + "SymbolSerializer", "value": "archive"},
+        {"_aj_serialized": serializer + "ModuleSerializer", "value": "Admin::Report"},
+        {"_aj_serialized": serializer + "BigDecimalSerializer", "value": "1.5"},
+        {
+            "_aj_serialized": serializer + "DurationSerializer",
+            "value": 90,
+            "parts": [
+                [{"_aj_serialized": serializer + "SymbolSerializer", "value": "minutes"}, 1.5]
+            ],
+        },
+        {
+            "_aj_serialized": serializer + "TimeSerializer",
+            "value": "2001-02-03T04:05:06.000000007Z",
+        },
+        {
+            "_aj_serialized": serializer + "DateTimeSerializer",
+            "value": "2001-02-03T13:05:06.000000000+09:00",
+        },
+        {
+            "_aj_serialized": serializer + "TimeWithZoneSerializer",
+            "value": "2001-02-03T13:05:06.000000000+09:00",
+            "time_zone": "Asia/Tokyo",
+        },
+        {"_aj_serialized": serializer + "DateSerializer", "value": "2001-02-03"},
+        {"a": 1, "_aj_hash_with_indifferent_access": True},
+        {"b": 2, "_aj_symbol_keys": ["b"]},
+        {
+            "_aj_serialized": serializer + "RangeSerializer",
+            "begin": 1,
+            "end": 10,
+            "exclude_end": True,
+        },
+    ]
+    args, _ = deserialize_arguments(arguments)
+    mode, klass, amount, wait, at, dt, local, day, indifferent, options, rng = args
+    assert isinstance(mode, str) and mode == "archive" and {"archive": 1}[mode] == 1
+    assert f"{mode}" == "archive" and mode.upper() == "ARCHIVE" and json.dumps(mode) == '"archive"'
+    assert isinstance(klass, str) and klass == "Admin::Report" and klass.split("::")[-1] == "Report"
+    assert isinstance(amount, Decimal) and amount * 2 == Decimal("3.0")
+    assert isinstance(wait, timedelta) and wait.total_seconds() == 90
+    assert datetime(2001, 1, 1, tzinfo=UTC) + wait == datetime(2001, 1, 1, 0, 1, 30, tzinfo=UTC)
+    for moment in (at, dt, local):
+        assert isinstance(moment, datetime) and moment.utcoffset() is not None
+    assert at - datetime(2001, 2, 3, 4, 5, tzinfo=UTC) == timedelta(seconds=6)
+    assert dt == local == at == datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)  # ns are ignored
+    assert isinstance(day, date) and day.isoformat() == "2001-02-03"
+    for hash_ in (indifferent, options):
+        assert isinstance(hash_, dict) and json.loads(json.dumps(hash_)) == dict(hash_)
+    assert indifferent == {"a": 1} and options["b"] == options[Symbol("b")] == 2
+    assert 1 in rng and 9 in rng and 10 not in rng and "x" not in rng
+    assert 5 in RubyRange(None, 5) and 10**9 in RubyRange(1, None)
+    assert serialize_arguments(args, None, rails_version="7.2") == arguments

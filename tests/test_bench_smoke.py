@@ -52,7 +52,7 @@ def test_every_scenario_produces_python_figures_and_baselines(tmp_path: Path) ->
     assert document["machine"]["redis_server"]
     for scenario in SCENARIOS:
         assert f"== {scenario}" in stdout
-    assert "== targets (issue 8) ==" in stdout
+    assert "== targets ==" in stdout
     for scenario in [name for name in SCENARIOS if name != "rtt"]:
         python = figures(document, scenario, "python")
         assert python, f"no python figure for {scenario}"

@@ -74,6 +74,12 @@ def test_a_bad_value_refuses_the_whole_batch(redis_url: str, raw_redis: redis.Re
     assert raw_redis.keys("*") == []
 
 
+def test_a_refused_batch_names_the_position(redis_url: str) -> None:
+    with Resque.from_url(redis_url) as resque, pytest.raises(EncodeError) as refused:
+        resque.enqueue_many("bulk", "Job", [[1], [float("nan")], [3]])
+    assert str(refused.value).startswith("batch[1]: args[0]: NaN is not allowed in JSON")
+
+
 def test_inline_mode_runs_the_job_with_wire_arguments(
     redis_url: str, raw_redis: redis.Redis
 ) -> None:

@@ -23,7 +23,9 @@ from resque_compat.failure import (
     Failure,
     FailureBackend,
     FailureNotFoundError,
+    FailureQuery,
     FailureRecordError,
+    Failures,
     InvalidFailureQueueError,
     MultipleBackend,
     RawRecord,
@@ -37,7 +39,7 @@ from resque_compat.failure import (
 )
 from resque_compat.keys import Keys
 from resque_compat.store import AsyncDriver, SyncDriver
-from resque_compat.store.base import Operation
+from resque_compat.store.base import Batch, Operation
 
 T = TypeVar("T")
 
@@ -294,7 +296,7 @@ def test_count_all_each_queues(driver: SyncDriver, redis_backend: RedisBackend) 
         (1, "C"),
         (0, "A"),
     ]
-    ascending = driver.run(redis_backend.each(1, 2, order="asc"))
+    ascending = driver.run(redis_backend.each(FailureQuery(1, 2, order="asc")))
     assert [i for i, _ in ascending] == [1, 2]
 
 
@@ -309,7 +311,7 @@ def test_each_by_class_keeps_the_first_matches_in_walking_order(
         failure("B"),
         failure("C"),
     )
-    walked = driver.run(redis_backend.each(0, 2, class_name="FailJob"))
+    walked = driver.run(redis_backend.each(FailureQuery(0, 2, class_name="FailJob")))
     assert [index for index, _ in walked] == [3, 2]
     assert driver.run(redis_backend.count(class_name="Other")) == 1
 
@@ -547,6 +549,57 @@ def test_remove_leaves_a_record_that_changed_meanwhile(
     ]
 
 
+class ChangeBefore(SyncDriver):
+    """A driver that lets another client write just before its round trip number ``at``: a
+    concurrent change at a chosen moment, with real commands on the real Redis."""
+
+    def __init__(self, client: redis.Redis, at: int, change: Callable[[], Any]) -> None:
+        super().__init__(client)
+        self.at, self.change, self.sent = at, change, 0
+
+    def send(self, batch_: Batch[Any]) -> list[Any]:
+        self.sent += 1
+        if self.sent == self.at:
+            self.change()
+        return super().send(batch_)
+
+
+@pytest.mark.parametrize("at", [2, 3, 4, 5])
+def test_retry_all_by_class_requeues_only_the_record_it_listed(
+    client: redis.Redis,
+    driver: SyncDriver,
+    redis_backend: RedisBackend,
+    raw_redis: redis.Redis,
+    at: int,
+) -> None:
+    """``failed retry-all --class Archive`` lists A at index 0; another client removes A before
+    round trip ``at``, so index 0 holds B (another class) from then on. Whatever the moment,
+    B is neither requeued nor overwritten: each requeue checks the record's exact bytes."""
+    save_all(driver, redis_backend, failure("A", job="Archive"), failure("B", job="Other"))
+    first, second = entry_at(raw_redis, 0), entry_at(raw_redis, 1)
+    manager = Failures(redis_backend, ChangeBefore(client, at, lambda: lrem_one(raw_redis, first)))
+    requeued = manager.retry_all(None, "Archive")
+    queued = [json.loads(raw) for raw in raw_redis.lrange("resque:queue:q1", 0, -1)]
+    assert [job["class"] for job in queued] == ["Archive"] * requeued
+    assert second in raw_redis.lrange("resque:failed", 0, -1)
+
+
+def test_retry_all_by_class_follows_a_record_that_moved(
+    client: redis.Redis, driver: SyncDriver, redis_backend: RedisBackend, raw_redis: redis.Redis
+) -> None:
+    """The record listed at index 1 is at index 0 by the time it is requeued (an earlier
+    failure was removed meanwhile): it is found by its bytes and requeued, once."""
+    save_all(driver, redis_backend, failure("X", job="Other"), failure("A", job="Archive"))
+    first = entry_at(raw_redis, 0)
+    manager = Failures(redis_backend, ChangeBefore(client, 2, lambda: lrem_one(raw_redis, first)))
+    assert manager.retry_all(None, "Archive") == 1
+    [record] = stored(raw_redis, "resque:failed")
+    assert (args_of([record]), record["retried_at"]) == (["A"], "2026/11/28 07:20:00 UTC")
+    assert [json.loads(raw) for raw in raw_redis.lrange("resque:queue:q1", 0, -1)] == [
+        {"class": "Archive", "args": ["A"]}
+    ]
+
+
 def test_remove_queue_and_clear_retried_under_concurrent_removal(
     client: redis.Redis, driver: SyncDriver, redis_backend: RedisBackend, raw_redis: redis.Redis
 ) -> None:
@@ -586,7 +639,7 @@ def test_multi_queue_management(
     assert driver.run(multi_backend.count(class_name="Other")) == 1
     assert driver.run(multi_backend.count("q2_failed", "FailJob")) == 1
     assert args_of(driver.run(multi_backend.all(0, 2, "q1_failed"))) == ["A", "C"]
-    assert [i for i, _ in driver.run(multi_backend.each(queue="q1_failed"))] == [1, 0]
+    assert [i for i, _ in driver.run(multi_backend.each(FailureQuery(queue="q1_failed")))] == [1, 0]
     driver.run(multi_backend.requeue(0, "q1_failed"))
     retried = driver.run(multi_backend.all(0, 1, "q1_failed"))
     assert isinstance(retried, dict) and retried["retried_at"] == "2026/11/28 07:20:00"
@@ -643,7 +696,7 @@ def test_multiple_saves_everywhere_and_reads_the_first(
     assert driver.run(multiple.queues()) == ["failed"]
     assert args_of(driver.run(multiple.all(0, 2))) == ["A", "C"]
     assert [e.index for e in driver.run(multiple.entries(3))] == [3, 4]
-    assert [i for i, _ in driver.run(multiple.each(0, 2))] == [1, 0]
+    assert [i for i, _ in driver.run(multiple.each(FailureQuery(0, 2)))] == [1, 0]
     found = driver.run(multiple.entry(0))
     assert found is not None and found.raw == RUBY_RECORD
 

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..context import Context
-from . import commands, enqueue, latency, payloads, rss, rtt, throughput
+from . import (
+    commands,
+    enqueue,
+    idle,
+    latency,
+    payloads,
+    redis_cpu,
+    rss,
+    rtt,
+    scheduler,
+    throughput,
+)
 
 Scenario = Callable[[Context], None]
 
@@ -15,7 +26,11 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "scaling": (throughput.run_scaling, "worker jobs/s with N processes (--count N)"),
     "enqueue": (enqueue.run, "enqueue_to one by one, and enqueue_many"),
     "latency": (latency.run, "idle worker pickup latency; idle worker's commands/s"),
+    "idle": (idle.run, "idle worker's commands/s at INTERVAL 0.1 s and at Ruby's default 5 s"),
     "commands": (commands.run, "Redis commands and round trips per job (MONITOR)"),
     "rss": (rss.run, "worker resident memory after N jobs"),
     "payloads": (payloads.run, "enqueue and worker throughput with 1 KiB and 100 KiB args"),
+    "redis-cpu": (redis_cpu.run, "the Redis server's CPU per job: workers and producers"),
+    "fleet": (redis_cpu.run_fleet, "1, 4, 16 worker processes: jobs/s, Redis CPU, ceiling"),
+    "scheduler": (scheduler.run, "delayed jobs: lateness, moving due jobs, enqueue_in"),
 }

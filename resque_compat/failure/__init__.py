@@ -1,4 +1,4 @@
-"""Failure backends (Redis, RedisMultiQueue, Multiple) and the failure management API.
+"""Failure backends (Redis, RedisMultiQueue, Multiple) and failure management (``manage``).
 
 A failed job becomes one JSON record, built in exactly one place (:func:`failure_record`)
 with Ruby's key order, because resque-web and Ruby's own management code read these
@@ -40,6 +40,7 @@ from ..codec import JsonStyle
 from ..errors import ConfigurationError
 from ..keys import Keys
 from .base import FailureBackend, _ListBackend
+from .manage import FailureRefused, Failures, failure_id
 from .multi_queue import RedisMultiQueueBackend
 from .multiple import MultipleBackend
 from .record import (
@@ -47,6 +48,7 @@ from .record import (
     FailedRecord,
     Failure,
     FailureNotFoundError,
+    FailureQuery,
     FailureRecordError,
     InvalidFailureQueueError,
     RawRecord,
@@ -57,6 +59,7 @@ from .record import (
     read_record,
 )
 from .redis import RedisBackend
+from .retry_suppression import MultipleWithRetrySuppressionBackend
 
 __all__ = [
     "FailedEntry",
@@ -64,14 +67,19 @@ __all__ = [
     "Failure",
     "FailureBackend",
     "FailureNotFoundError",
+    "FailureQuery",
     "FailureRecordError",
+    "FailureRefused",
+    "Failures",
     "InvalidFailureQueueError",
     "MultipleBackend",
+    "MultipleWithRetrySuppressionBackend",
     "RawRecord",
     "RedisBackend",
     "RedisMultiQueueBackend",
     "backend_from_name",
     "encode_record",
+    "failure_id",
     "failure_record",
     "format_failed_at",
     "format_retried_at_nozone",
@@ -88,6 +96,10 @@ _LIST_BACKENDS: dict[str, type[_ListBackend]] = {
     "resque::failure::redismultiqueue": RedisMultiQueueBackend,
 }
 _MULTIPLE_PREFIXES = ("multiple:", "resque::failure::multiple:")
+_SUPPRESSION_PREFIXES = (
+    "multiple_with_retry_suppression:",
+    "resque::failure::multiplewithretrysuppression:",
+)
 
 
 def backend_from_name(
@@ -97,17 +109,29 @@ def backend_from_name(
 
     ``redis`` / ``Resque::Failure::Redis``, ``redis_multi_queue`` /
     ``Resque::Failure::RedisMultiQueue``, and ``multiple:<name>,<name>...`` (or
-    ``Resque::Failure::Multiple:<name>,...``), the first of which answers the reads.
+    ``Resque::Failure::Multiple:<name>,...``), the first of which answers the reads;
+    ``multiple_with_retry_suppression:<name>,...`` is resque-retry's variant of it, for the
+    jobs of the default registry.
     Case does not matter; anything else is a :class:`ConfigurationError`.
     """
     wanted = name.strip().lower()
+    for prefix in _SUPPRESSION_PREFIXES:
+        if wanted.startswith(prefix):
+            backends = _backend_list(wanted[len(prefix) :], name, keys, json_style)
+            return MultipleWithRetrySuppressionBackend(backends, keys)
     for prefix in _MULTIPLE_PREFIXES:
         if wanted.startswith(prefix):
-            parts = [part.strip() for part in wanted[len(prefix) :].split(",")]
-            if not all(parts):
-                raise ConfigurationError(f"invalid failure backend list: {name!r}")
-            return MultipleBackend(tuple(_list_backend(p, name, keys, json_style) for p in parts))
+            return MultipleBackend(_backend_list(wanted[len(prefix) :], name, keys, json_style))
     return _list_backend(wanted, name, keys, json_style)
+
+
+def _backend_list(
+    listed: str, given: str, keys: Keys, json_style: JsonStyle
+) -> tuple[FailureBackend, ...]:
+    parts = [part.strip() for part in listed.split(",")]
+    if not all(parts):
+        raise ConfigurationError(f"invalid failure backend list: {given!r}")
+    return tuple(_list_backend(p, given, keys, json_style) for p in parts)
 
 
 def _list_backend(wanted: str, given: str, keys: Keys, json_style: JsonStyle) -> _ListBackend:

@@ -21,6 +21,7 @@ from .record import (
     FailedRecord,
     Failure,
     FailureNotFoundError,
+    FailureQuery,
     FailureRecordError,
     RawRecord,
     _nothing,
@@ -28,6 +29,8 @@ from .record import (
     format_failed_at,
     read_record,
 )
+
+_EVERYTHING = FailureQuery()
 
 # --- the backends ------------------------------------------------------------------------
 
@@ -71,16 +74,9 @@ class FailureBackend(ABC):
     def entry(self, index: int, queue: str | None = None) -> Operation[FailedEntry | None]:
         return _nothing(None)
 
-    def each(
-        self,
-        offset: int = 0,
-        limit: int | None = None,
-        queue: str | None = None,
-        class_name: str | None = None,
-        order: str = "desc",
-    ) -> Operation[list[tuple[int, FailedRecord]]]:
-        """Ruby's ``Failure.each`` as a list of ``(index, record)``: newest first by default,
-        ``limit`` None meaning "all of them" (Ruby's default, ``Failure.count``)."""
+    def each(self, query: FailureQuery = _EVERYTHING) -> Operation[list[tuple[int, FailedRecord]]]:
+        """Ruby's ``Failure.each`` as a list of ``(index, record)``, newest first unless the
+        query says otherwise."""
         return _nothing([])
 
     def requeue(self, index: int, queue: str | None = None) -> Operation[None]:
@@ -90,6 +86,11 @@ class FailureBackend(ABC):
     def requeue_to(self, index: int, to_queue: str, queue: str | None = None) -> Operation[None]:
         """Like :meth:`requeue`, but enqueue on ``to_queue``."""
         return _nothing(None)
+
+    def requeue_entry(self, entry: FailedEntry) -> Operation[bool]:
+        """Requeue exactly the record ``entry`` read (its bytes), wherever it now is in its
+        list; False, with nothing written, when it changed or is gone."""
+        return _nothing(False)
 
     def remove(
         self, index: int, queue: str | None = None, expected: bytes | None = None
@@ -213,6 +214,13 @@ class _ListBackend(FailureBackend):
         except EncodeError as error:
             raise FailureRecordError(f"cannot requeue: {error}", raw) from error
 
+    def requeue_entry(self, entry: FailedEntry) -> Operation[bool]:
+        marked, queue, payload = self._requeue_plan(entry.raw, None)
+        job = (queue, payload)
+        return (
+            yield from self.ops.requeue_exact(entry.list_name, entry.index, entry.raw, marked, job)
+        )
+
     def _requeue_quietly(self, list_name: str, index: int) -> Operation[int]:
         """For the bulk requeues: 1 if requeued, 0 for a record that cannot be (left as is)."""
         try:
@@ -234,19 +242,21 @@ class _ListBackend(FailureBackend):
         return (yield from self.ops.remove_value(list_name, expected))
 
     def _each_entries(
-        self, offset: int, limit: int, list_name: str, class_name: str | None, order: str
+        self, list_name: str, query: FailureQuery, limit: int
     ) -> Operation[list[FailedEntry]]:
-        page = yield from self._page(list_name, offset, limit)
-        ordered = _numbered(page, order)
-        if class_name is None:
+        """One page of ``list_name`` (``limit`` entries from the query's offset) in the
+        query's order, filtered by its class."""
+        page = yield from self._page(list_name, query.offset, limit)
+        ordered = _numbered(page, query.order)
+        if query.class_name is None:
             return ordered
-        return [entry for entry in ordered if entry.class_name == class_name]
+        return [entry for entry in ordered if entry.class_name == query.class_name]
 
     def _clear_retried_in(self, list_name: str, queue: str | None) -> Operation[list[bytes]]:
         """Ruby's ``Failure.clear_retried``: ``each`` (count, then the page), then one
         removal per retried record, newest first; each LREM names the bytes it saw."""
         limit = yield from self.count(queue)
-        page = yield from self._each_entries(0, limit, list_name, None, "desc")
+        page = yield from self._each_entries(list_name, _EVERYTHING, limit)
         raws = [entry.raw for entry in page if entry.retried]
         yield from self.ops.remove_values(list_name, raws)
         return raws

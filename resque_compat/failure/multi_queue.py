@@ -6,8 +6,14 @@ from dataclasses import dataclass
 
 from ..keys import multi_queue_failed_name
 from ..store.base import Operation
-from .base import _ListBackend, _queue_of
-from .record import FailedRecord, Failure, encode_record, format_retried_at_nozone
+from .base import _EVERYTHING, _ListBackend, _queue_of
+from .record import (
+    FailedRecord,
+    Failure,
+    FailureQuery,
+    encode_record,
+    format_retried_at_nozone,
+)
 
 
 def _job_queue_name(list_name: str) -> str:
@@ -56,21 +62,16 @@ class RedisMultiQueueBackend(_ListBackend):
         total = yield from self.ops.count(list_name)
         if class_name is None:
             return total
-        return len((yield from self._each_entries(0, total, list_name, class_name, "desc")))
+        query = FailureQuery(class_name=class_name)
+        return len((yield from self._each_entries(list_name, query, total)))
 
-    def each(
-        self,
-        offset: int = 0,
-        limit: int | None = None,
-        queue: str | None = None,
-        class_name: str | None = None,
-        order: str = "desc",
-    ) -> Operation[list[tuple[int, FailedRecord]]]:
+    def each(self, query: FailureQuery = _EVERYTHING) -> Operation[list[tuple[int, FailedRecord]]]:
         """Ruby's walk of one list; ``limit`` None counts that list first."""
-        list_name = self._list_for(queue)
+        list_name = self._list_for(query.queue)
+        limit = query.limit
         if limit is None:
             limit = yield from self.ops.count(list_name)
-        page = yield from self._each_entries(offset, limit, list_name, class_name, order)
+        page = yield from self._each_entries(list_name, query, limit)
         return [(entry.index, entry.record) for entry in page]
 
     def clear(self, queue: str | None = None) -> Operation[int]:
@@ -91,7 +92,7 @@ class RedisMultiQueueBackend(_ListBackend):
         list_name = multi_queue_failed_name(queue)
         yield from self.ops.register(list_name)
         total = yield from self.ops.count(list_name)
-        page = yield from self._each_entries(0, total, list_name, None, "desc")
+        page = yield from self._each_entries(list_name, _EVERYTHING, total)
         requeued = 0
         for entry in page:
             requeued += yield from self._requeue_quietly(list_name, entry.index)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from ..errors import ConfigurationError
 from ..store.base import Operation
-from .base import FailureBackend
-from .record import FailedEntry, FailedRecord, Failure
+from .base import _EVERYTHING, FailureBackend
+from .record import FailedEntry, FailedRecord, Failure, FailureQuery
 
 
 @dataclass(frozen=True)
@@ -59,21 +59,17 @@ class MultipleBackend(FailureBackend):
     def entry(self, index: int, queue: str | None = None) -> Operation[FailedEntry | None]:
         return (yield from self.first.entry(index, queue))
 
-    def each(
-        self,
-        offset: int = 0,
-        limit: int | None = None,
-        queue: str | None = None,
-        class_name: str | None = None,
-        order: str = "desc",
-    ) -> Operation[list[tuple[int, FailedRecord]]]:
-        return (yield from self.first.each(offset, limit, queue, class_name, order))
+    def each(self, query: FailureQuery = _EVERYTHING) -> Operation[list[tuple[int, FailedRecord]]]:
+        return (yield from self.first.each(query))
 
     def requeue(self, index: int, queue: str | None = None) -> Operation[None]:
         yield from self.first.requeue(index, queue)
 
     def requeue_to(self, index: int, to_queue: str, queue: str | None = None) -> Operation[None]:
         yield from self.first.requeue_to(index, to_queue, queue)
+
+    def requeue_entry(self, entry: FailedEntry) -> Operation[bool]:
+        return (yield from self.first.requeue_entry(entry))
 
     def requeue_queue(self, queue: str) -> Operation[int]:
         return (yield from self.first.requeue_queue(queue))

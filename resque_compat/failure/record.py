@@ -42,6 +42,26 @@ class FailureRecordError(ResqueCompatError, ValueError):
         self.raw = raw
 
 
+@dataclass(frozen=True)
+class FailureQuery:
+    """Which records ``FailureBackend.each`` walks: the arguments of Ruby's
+    ``Failure.each(offset, limit, queue, class_name, order)`` as one value.
+
+    ``limit`` None means "all of them" (Ruby's default, ``Failure.count``); ``queue`` names a
+    failure list; ``order`` ``desc`` (the default) walks newest first, ``asc`` oldest first.
+    """
+
+    offset: int = 0
+    limit: int | None = None
+    queue: str | None = None
+    class_name: str | None = None
+    order: str = "desc"
+
+    def __post_init__(self) -> None:
+        if self.order not in ("desc", "asc"):
+            raise ValueError(f"order must be 'desc' or 'asc', got {self.order!r}")
+
+
 # --- the record --------------------------------------------------------------------------
 
 

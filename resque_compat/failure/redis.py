@@ -5,8 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..store.base import Operation
-from .base import _ListBackend, _queue_of
-from .record import FailedRecord, Failure, InvalidFailureQueueError, _nothing, encode_record
+from .base import _EVERYTHING, _ListBackend, _queue_of
+from .record import (
+    FailedRecord,
+    Failure,
+    FailureQuery,
+    InvalidFailureQueueError,
+    _nothing,
+    encode_record,
+)
 
 
 @dataclass(frozen=True)
@@ -31,29 +38,23 @@ class RedisBackend(_ListBackend):
         total = yield from self.ops.count(list_name)
         if class_name is None:
             return total
-        return len((yield from self.each(0, total, queue, class_name)))
+        return len((yield from self.each(FailureQuery(0, total, queue, class_name))))
 
     def queues(self) -> Operation[list[str]]:
         return _nothing([self.ops.default_list])
 
-    def each(
-        self,
-        offset: int = 0,
-        limit: int | None = None,
-        queue: str | None = None,
-        class_name: str | None = None,
-        order: str = "desc",
-    ) -> Operation[list[tuple[int, FailedRecord]]]:
+    def each(self, query: FailureQuery = _EVERYTHING) -> Operation[list[tuple[int, FailedRecord]]]:
         """Ruby's walk: with a class, the whole list is read (a second LLEN) and the first
         ``limit`` matches in walking order are kept."""
-        list_name = self._list_for(queue)
+        list_name = self._list_for(query.queue)
+        limit = query.limit
         if limit is None:
-            limit = yield from self.count(queue)
+            limit = yield from self.count(query.queue)
         wanted = limit
-        if class_name is not None:
+        if query.class_name is not None:
             limit = yield from self.ops.count(list_name)
-        page = yield from self._each_entries(offset, limit, list_name, class_name, order)
-        if class_name is not None:
+        page = yield from self._each_entries(list_name, query, limit)
+        if query.class_name is not None:
             page = page[: max(wanted, 0)]
         return [(entry.index, entry.record) for entry in page]
 

@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..keys import Keys
-from .base import Batch, Operation, as_int, batch, one, texts
+from .base import Batch, Operation, Script, as_int, batch, lua_source, one, texts
+
+_REQUEUE_EXACT = Script(lua_source("requeue_exact"))
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,21 @@ class FailedOps:
     def replace(self, list_name: str | None, index: int, value: bytes) -> Operation[None]:
         """LSET, as Ruby's ``update_item_in_failed_queue`` (Redis refuses an index past the end)."""
         yield one(("LSET", self._key(list_name), index, value))
+
+    def requeue_exact(
+        self, list_name: str, index: int, expected: bytes, marked: bytes, job: tuple[str, bytes]
+    ) -> Operation[bool]:
+        """Mark the record whose bytes are ``expected`` (``marked``: with ``retried_at``) and
+        enqueue ``job`` (queue, payload), atomically; False when that record is gone.
+
+        Ruby's requeue is LINDEX, LSET, enqueue, by index: when the list shifts between a
+        listing and the requeue, it marks and enqueues a neighbour. A bulk requeue of
+        records chosen from a listing must act on exactly those records, as removal does.
+        """
+        queue, payload = job
+        keys = (self._key(list_name), self.keys.queues(), self.keys.queue(queue))
+        done = yield _REQUEUE_EXACT.call(keys, (index, expected, marked, queue, payload))
+        return bool(done)
 
     def remove_value(self, list_name: str | None, value: bytes) -> Operation[int]:
         """LREM 1 of the exact bytes: removes one copy of that record wherever it now is.

@@ -1,0 +1,55 @@
+"""resque-retry's ``Resque::Failure::MultipleWithRetrySuppression``.
+
+A failed attempt that resque-retry is retrying stays out of the failed list: only the
+attempt that gives up is saved (to every backend, like ``Multiple``). Whether a job is being
+retried is Ruby's test, the attempt counter still existing (the job's on_failure hook
+deletes it when giving up); the job must be retried the resque-retry way in Python
+(``plugins.retry``, which sets ``JobSpec.retrying``). A job that is not being retried also
+drops any ``failure-resque-retry:...`` record left from an earlier delayed attempt.
+
+Ruby keeps a delayed retry's failure under ``failure-<retry key>`` for twice the delay;
+delayed retries are not supported yet (see ``plugins.retry``), so no such record is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..job import JobRegistry, Retrying, default_registry
+from ..keys import Keys
+from ..store.base import Operation
+from ..store.plugins import RetryOps
+from .multiple import MultipleBackend
+from .record import Failure
+
+
+@dataclass(frozen=True)
+class MultipleWithRetrySuppressionBackend(MultipleBackend):
+    """``Multiple``, minus the failures of attempts that will be retried."""
+
+    keys: Keys = field(default_factory=Keys)
+    registry: JobRegistry = field(default_factory=lambda: default_registry)
+
+    def save(self, failure: Failure) -> Operation[None]:
+        found = self._retried_job(failure.payload)
+        if found is None:
+            yield from super().save(failure)
+            return
+        retrying, args = found
+        bare_key = retrying.retry_key(args)
+        ops = RetryOps(self.keys)
+        if (yield from ops.retrying(bare_key)):
+            return
+        yield from ops.drop_failure(bare_key)
+        yield from super().save(failure)
+
+    def _retried_job(self, payload: Any) -> tuple[Retrying, list[Any]] | None:
+        """The job's retry declaration and args, when Python retries this class."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("class"), str):
+            return None
+        spec = self.registry.get(payload["class"])
+        args = payload.get("args")
+        if spec is None or spec.retrying is None or not isinstance(args, list):
+            return None
+        return spec.retrying, args

@@ -1,0 +1,1 @@
+"""Ruby Resque plugins, speaking their Redis protocol: one module per plugin."""

@@ -1,0 +1,89 @@
+"""resque-loner 1.2.1: unique jobs, ``loners:queue:<q>:job:<md5>``.
+
+Owns the loner marker (round trips in ``store.plugins.LonerOps``). Ruby's
+``Resque::Plugins::UniqueJob`` makes ``Resque.enqueue`` of a job a no-op while the same
+class and arguments are already queued on that queue; the worker deletes the marker when it
+takes the job. Here a Python job opts in with :func:`unique`, after which Python enqueues
+check and write the marker exactly as Ruby does (check, then ``SADD``/``RPUSH``/``SET`` in
+one MULTI), so Ruby and Python producers of the same class see each other's jobs.
+
+The digest is ``UniqueJob.redis_key``: the payload encoded and decoded again (the round
+trip a job makes through Redis), each top-level hash argument turned into its sorted list
+of ``[key, value]`` pairs (nested hashes left as they are), then the MD5 of
+``{"class": C, "args": [...]}`` as Resque encodes it.
+
+>>> @unique(ttl=3600)
+... @job("Digest", queue="mail")
+... def digest(user_id): ...
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .. import codec
+from ..job import JobSpec
+from ..keys import Keys
+from ..store.base import Operation
+from ..store.plugins import LonerOps
+
+
+def loner_digest(
+    class_name: str, args: Sequence[Any], style: codec.JsonStyle = codec.JsonStyle.JSON_GEM
+) -> str:
+    """The ``<md5>`` of the loner key, as ``UniqueJob.redis_key`` computes it."""
+    return payload_digest(codec.encode_payload(class_name, args, style), style)
+
+
+def payload_digest(payload: bytes, style: codec.JsonStyle = codec.JsonStyle.JSON_GEM) -> str:
+    """The digest of a payload as it was (or will be) queued."""
+    document = codec.decode(payload)
+    class_name = document["class"]
+    sorted_args = [
+        [[key, value] for key, value in sorted(arg.items())] if isinstance(arg, dict) else arg
+        for arg in document["args"]
+    ]
+    encoded = codec.encode({"class": class_name, "args": sorted_args}, style)
+    return hashlib.md5(encoded, usedforsecurity=False).hexdigest()
+
+
+def loner_key(keys: Keys, queue: str, class_name: str, args: Sequence[Any]) -> str:
+    return keys.loner(queue, loner_digest(class_name, args))
+
+
+def clear(keys: Keys, queue: str, class_name: str, args: Sequence[Any]) -> Operation[int]:
+    """Delete a taken job's marker, as Ruby's ``Job.reserve`` does for unique jobs.
+
+    For the worker, which must do it for any job whose class is unique in Ruby (no Python
+    declaration needed): the reserve script is to fold this DEL into its round trip.
+    """
+    return LonerOps(keys).clear(queue, loner_digest(class_name, args))
+
+
+def clear_queue(keys: Keys, queue: str) -> Operation[int]:
+    """Every marker of a queue, as Ruby's ``Resque.remove_queue`` does with loner loaded."""
+    return LonerOps(keys).clear_queue(queue)
+
+
+def queued(keys: Keys, queue: str, class_name: str, args: Sequence[Any]) -> Operation[bool]:
+    """Ruby's ``Resque.enqueued_in?(queue, klass, *args)`` for a unique job."""
+    return LonerOps(keys).queued(queue, loner_digest(class_name, args))
+
+
+def unique(ttl: int = -1) -> Callable[[JobSpec], JobSpec]:
+    """Make a registered job unique while queued; ``ttl`` is Ruby's ``@loner_ttl`` (seconds
+    the marker lives, -1 for as long as the job is queued)."""
+
+    def push(
+        keys: Keys, queue: str, class_name: str, args: Sequence[Any], payload: bytes
+    ) -> Operation[bool]:
+        digest = payload_digest(payload)
+        return LonerOps(keys).push_unique(queue, payload, digest, ttl)
+
+    def apply(spec: JobSpec) -> JobSpec:
+        spec.pusher = push
+        return spec
+
+    return apply
