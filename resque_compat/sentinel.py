@@ -106,7 +106,7 @@ class SentinelSettings:
             sentinel_kwargs=self._sentinel_kwargs(options),
         )
         master: redis.Redis = sentinel.master_for(
-            self.service_name, redis_class=redis.Redis, **self._master_kwargs(options)
+            self.service_name, redis_class=_MasterClient, **self._master_kwargs(options)
         )
         return master
 
@@ -118,9 +118,32 @@ class SentinelSettings:
             sentinel_kwargs=self._sentinel_kwargs(options),
         )
         master: redis.asyncio.Redis = sentinel.master_for(
-            self.service_name, redis_class=redis.asyncio.Redis, **self._master_kwargs(options)
+            self.service_name, redis_class=_AsyncMasterClient, **self._master_kwargs(options)
         )
         return master
+
+
+class _MasterClient(redis.Redis):
+    """The master's client, closing the Sentinel clients it found the master with too."""
+
+    def close(self) -> None:
+        super().close()
+        for sentinel in _sentinel_clients(self.connection_pool):
+            sentinel.close()
+
+
+class _AsyncMasterClient(redis.asyncio.Redis):
+    """The asyncio twin of :class:`_MasterClient`."""
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        for sentinel in _sentinel_clients(self.connection_pool):
+            await sentinel.aclose()
+
+
+def _sentinel_clients(pool: Any) -> list[Any]:
+    """The clients of the Sentinels behind a Sentinel connection pool (on its manager)."""
+    return list(getattr(getattr(pool, "sentinel_manager", None), "sentinels", []))
 
 
 def _address(item: str) -> tuple[str, int]:

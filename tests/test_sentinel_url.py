@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from resque_compat.connection import CLUSTER_REFUSAL, RedisSettings
-from resque_compat.devserver import RedisServerProcess
+from resque_compat.devserver import RedisServerProcess, free_port
 from resque_compat.errors import ConfigurationError
 from resque_compat.sentinel import SentinelSettings
 from tests.workerproc import PythonWorker
@@ -66,8 +66,16 @@ def test_a_redis_cluster_url_is_refused_with_the_reason(url: str) -> None:
     assert "pw" not in str(refused.value)
 
 
+def cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is a valid port too."""
+    port = free_port()
+    while port > 55_000:
+        port = free_port()
+    return port
+
+
 def test_a_worker_refuses_a_server_in_cluster_mode() -> None:
-    cluster_node = RedisServerProcess(extra_args=["--cluster-enabled", "yes"])
+    cluster_node = RedisServerProcess(cluster_port(), ["--cluster-enabled", "yes"])
     with cluster_node, PythonWorker(cluster_node.url, "compat", "--interval", "0") as worker:
         assert worker.wait(30) != 0
         output = worker.output()
