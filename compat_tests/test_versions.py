@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -25,6 +26,7 @@ from compat_tests.runtimes import (
     start_ruby,
 )
 from compat_tests.test_interop_ruby import PRUNING_LOCK, _rehost
+from compat_tests.versions import BEGIN, END, Collector, render, write_table
 from resque_compat import Resque
 from resque_compat.keys import Keys
 from tests.workerproc import PythonWorker, wait_for
@@ -169,6 +171,22 @@ def test_resque_1_reports_the_redis_url_in_info_servers(ruby_version: str, redis
         assert server.startswith("<Redis::Namespace") and redis_url in server
 
 
+@pytest.mark.parametrize("ruby_version", VERSIONS)
+def test_only_resque_3_takes_backoff_keywords_in_worker_work(
+    ruby_version: str, redis_url: str
+) -> None:
+    """``Worker#work(interval, min_interval:, max_interval:, backoff_interval:)`` is 3.x;
+    2.x and 1.x take the interval alone (``ruby_fixtures/worker.rb`` calls each its way)."""
+    keywords = ruby_eval(
+        "Resque::Worker.instance_method(:work).parameters"
+        ".select { |kind, _| kind == :key }.map(&:last)",
+        redis_url,
+        version=ruby_version,
+    )
+    expected = ["min_interval", "max_interval", "backoff_interval"]
+    assert sorted(keywords) == (sorted(expected) if ruby_version.startswith("3.") else [])
+
+
 def test_an_unknown_version_tree_is_an_error_not_a_silent_default(redis_url: str) -> None:
     """Asking for a version the shared trees lack fails loudly instead of running another."""
     with pytest.raises(RuntimeProcessError):
@@ -179,3 +197,24 @@ def test_an_unknown_version_tree_is_an_error_not_a_silent_default(redis_url: str
 def test_each_version_runs_its_own_tree(ruby_version: str, redis_url: str) -> None:
     """The rig really loads the version asked for (a wrong tree would pass everything else)."""
     assert ruby_eval("Resque::VERSION", redis_url, version=ruby_version) == ruby_version
+
+
+def test_the_version_table_counts_outcomes_and_replaces_only_its_block(tmp_path: Path) -> None:
+    """``python -m compat_tests.versions``'s table, from outcomes as pytest reports them."""
+    collector = Collector()
+    collector.outcomes[
+        ("2.7.0", "test_resque_web_shows_an_idle_a_failed_and_a_busy_python_worker")
+    ] = ["passed"]
+    collector.outcomes[("1.27.4", "test_ruby_requeues_and_removes_python_failures")] = [
+        "passed",
+        "failed",
+    ]
+    table = render(collector)
+    rows = {line.split(" | ")[0]: line.split(" | ") for line in table.splitlines()[2:]}
+    assert rows["| 2.7.0"][5] == "pass (1)"
+    assert rows["| 1.27.4"][4] == "**FAIL** (1 of 2)"
+    assert rows["| 3.0.0"][1] == "not run"
+    doc = tmp_path / "compatibility.md"
+    doc.write_text(f"before\n{BEGIN}\nold table\n{END}\nafter\n")
+    write_table(table, doc)
+    assert doc.read_text() == f"before\n{BEGIN}\n{table}\n{END}\nafter\n"

@@ -64,6 +64,7 @@ AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "test_resque_1_needs_the_host_port_db_form_with_redis_rb_4",
             "test_resque_1_reports_the_redis_url_in_info_servers",
+            "test_only_resque_3_takes_backoff_keywords_in_worker_work",
             "test_each_version_runs_its_own_tree",
         ),
     ),
