@@ -162,9 +162,14 @@ def _checked_url(url: str) -> str:
 _CREDENTIALS = re.compile(r"(?P<user>[^\s:/@]*):(?P<password>[^\s@/]+)@")
 
 
+_SENTINEL_PASSWORD = re.compile(r"(?P<key>[?&]sentinel_password=)[^&\s]+")
+
+
 def redact(text: str) -> str:
-    """Any ``user:password@`` in a text (URL or not) with the password as ``***``."""
-    return _CREDENTIALS.sub(lambda m: f"{m['user']}:***@", text)
+    """Any ``user:password@`` in a text (URL or not) with the password as ``***``, and a
+    Sentinel URL's ``sentinel_password=`` too."""
+    hidden = _CREDENTIALS.sub(lambda m: f"{m['user']}:***@", text)
+    return _SENTINEL_PASSWORD.sub(lambda m: f"{m['key']}***", hidden)
 
 
 def redact_url(url: str) -> str:

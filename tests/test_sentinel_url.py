@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from resque_compat.connection import CLUSTER_REFUSAL, RedisSettings
+from resque_compat.connection import CLUSTER_REFUSAL, RedisSettings, redact, redact_url
 from resque_compat.devserver import RedisServerProcess, free_port
 from resque_compat.errors import ConfigurationError
 from resque_compat.sentinel import SentinelSettings
@@ -80,3 +80,11 @@ def test_a_worker_refuses_a_server_in_cluster_mode() -> None:
         assert worker.wait(30) != 0
         output = worker.output()
     assert CLUSTER_REFUSAL in output, output
+
+
+def test_passwords_of_a_sentinel_url_never_show() -> None:
+    url = "redis+sentinel://app:pw1@h1:26379/mymaster/0?sentinel_password=pw2&min_other_sentinels=1"
+    for shown in (redact(f"resque-compat --redis {url} work"), redact_url(url)):
+        assert "pw1" not in shown and "pw2" not in shown, shown
+        assert "h1:26379/mymaster/0" in shown
+    assert "pw" not in RedisSettings.from_url(url).display_url
