@@ -17,23 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..keys import Keys, delayed_member
-from .base import Batch, Command, Operation, Script, as_int, batch, one
+from .base import Batch, Command, Operation, Script, as_int, batch, lua_source, one
 
 #: LRANGEs per round trip when reading every timestamp, as Ruby's find_delayed_selection.
 SELECTION_SLICE = 100
 
-# KEYS: delayed:<ts>, delayed_queue_schedule. ARGV: <ts>.
-# Ruby's clean_up_timestamp: drop the list and its schedule entry once the list is empty.
-_CLEAN_UP_TIMESTAMP = Script(
-    """
-if redis.call('LLEN', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  return 1
-end
-return 0
-"""
-)
+_CLEAN_UP_TIMESTAMP = Script(lua_source("clean_up_timestamp"))
 
 
 @dataclass(frozen=True)
