@@ -296,7 +296,7 @@ def test_once_shows_overdue_jobs_and_which_lock_holds_them_up(
 def test_once_counts_every_job_of_a_long_schedule(redis_url: str) -> None:
     """More timestamps than one counting round trip takes, some holding several jobs."""
     start = int(time.time()) + 600
-    entries = [(start + i, [i]) for i in range(2345)]
+    entries: list[tuple[int, list[object]]] = [(start + i, [i]) for i in range(2345)]
     entries += [(start + i, [i, "again"]) for i in range(0, 2345, 7)]
     with Resque.from_url(redis_url) as client:
         assert client.enqueue_at_many("RecordArgs", entries, queue="compat") == len(entries)
