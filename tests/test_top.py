@@ -40,7 +40,8 @@ READ_COMMANDS = {"time", "smembers", "llen", "mget", "hgetall", "zcard", "zrange
 
 def cli_env() -> dict[str, str]:
     """Our environment without Redis/namespace settings a developer's shell may carry."""
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "RESQUE_NAMESPACE"}}
+    unset = {"REDIS_URL", "RESQUE_NAMESPACE", "RESQUE_SCHEDULER_MASTER_LOCK_PREFIX"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env["PYTHONPATH"] = str(REPO_ROOT)
     return env
 
