@@ -20,6 +20,7 @@ from .connection import RedisSettings
 from .delayed import DelayedMixin, When, activejob_due, enqueue_activejob_at
 from .errors import DecodeError, EncodeError, NoClassError, NoQueueError, UnknownJobError
 from .job import JobRegistry, JobSpec, Payload, PayloadError, default_registry
+from .keys import PROCESSED
 from .schedules import ScheduleMethods
 from .store import Schema, SyncDriver
 from .store.base import Operation
@@ -194,7 +195,7 @@ class ResqueOperations:
     def info(self) -> Operation[dict[str, Any]]:
         """``Resque.info``: the same reads in the same order as Ruby's."""
         sizes = yield from self.schema.queues.sizes()
-        processed = yield from self.schema.stats.get("processed")
+        processed = yield from self.schema.stats.get(PROCESSED)
         queues = yield from self.schema.queues.names()
         workers = yield from self.schema.workers.ids()
         working = yield from self.schema.workers.working()

@@ -81,6 +81,12 @@ from dataclasses import dataclass
 
 DEFAULT_NAMESPACE = "resque"
 
+PROCESSED = "processed"
+"""The stat of jobs finished, failed ones included: ``stat:processed``, ``stat:processed:<id>``."""
+FAILED = "failed"
+"""The stat of jobs failed (not counting children killed by a signal, as Ruby):
+``stat:failed``, ``stat:failed:<id>``."""
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -111,7 +117,8 @@ class Keys:
         return f"{self.prefix}workers:heartbeat"
 
     def stat(self, name: str) -> str:
-        """``stat:processed``, ``stat:failed``, or a per-worker ``stat:processed:<id>``."""
+        """``stat:processed``, ``stat:failed`` (``PROCESSED``, ``FAILED``), any other name a
+        Ruby app counts with ``Resque::Stat``, or a per-worker ``stat:processed:<id>``."""
         return f"{self.prefix}stat:{name}"
 
     def worker_stat(self, name: str, worker_id: str) -> str:
