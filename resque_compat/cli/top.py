@@ -2,10 +2,10 @@
 
 Everything shown comes from :func:`resque_compat.views.read_snapshot`, so Ruby, Python and
 node-resque workers appear alike, as do the delayed jobs and schedulers of Ruby and Python,
-and nothing is written to Redis. On a terminal the view
-redraws with curses every ``--interval`` seconds until ``q``; with ``--once``, ``--batch``
-or a pipe it prints plain-text frames instead (``top -b``'s convention), which is what
-scripts, logs and tests read. Rates need two frames: the first one shows ``-``.
+and nothing is written to Redis. On a terminal the view redraws with curses every
+``--interval`` seconds until ``q``; with ``--once``, ``--batch`` or a pipe it prints
+plain-text frames instead (``top -b``'s convention), which is what scripts, logs and tests
+read. Rates need two frames: the first one shows ``-``.
 """
 
 from __future__ import annotations
