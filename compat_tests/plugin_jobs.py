@@ -99,3 +99,40 @@ def retried_job(*args: Any) -> None:
     log("compat:attempts", entry)
     if not args or args[0] != "succeed":
         raise RuntimeError("attempt failed")
+
+
+def _log_callback(status: StatusJob, callback: str, detail: str | None) -> None:
+    current = status.status()
+    entry = {"runtime": "python", "uuid": status.uuid, "callback": callback, "detail": detail}
+    log("compat:callbacks", {**entry, "status": current.status if current else None})
+
+
+def _on_success(status: StatusJob) -> None:
+    _log_callback(status, "on_success", None)
+    if status.options.get("outcome") == "callback_raises":
+        raise RuntimeError("after success")
+
+
+def _on_failure(status: StatusJob, error: BaseException | str | None) -> None:
+    detail = f"error: {error}" if isinstance(error, BaseException) else error
+    _log_callback(status, "on_failure", detail)
+
+
+def _on_killed(status: StatusJob) -> None:
+    _log_callback(status, "on_killed", None)
+
+
+@statuses.job("CallbackJob", on_success=_on_success, on_failure=_on_failure, on_killed=_on_killed)
+def callback_job(status: StatusJob) -> None:
+    outcome = status.options.get("outcome")
+    if outcome == "raise":
+        raise ValueError("bad input")
+    if outcome == "fail":
+        status.failed(f"gave up on {ruby_to_s(status.options.get('item'))}")
+    elif outcome == "tick":
+        steps = int(status.options.get("steps", 200))
+        for step in range(steps):
+            status.at(step + 1, steps)
+            time.sleep(float(status.options.get("pause", 0)))
+    else:
+        status.at(1, 1, "done")

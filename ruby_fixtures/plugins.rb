@@ -109,3 +109,46 @@ class DefaultLocked
     CompatRecorder.record(args)
   end
 end
+
+# A status job with resque-status' three optional callbacks. options["outcome"]: "complete"
+# (the default), "raise" (perform raises), "fail" (perform marks the status failed),
+# "tick" (perform ticks "steps" times, "pause" seconds apart: a kill stops it), or
+# "callback_raises" (perform completes, then on_success raises). Each callback logs what it
+# was given and the status it saw to compat:callbacks.
+class CallbackJob
+  include Resque::Plugins::Status
+  @queue = :statused
+
+  def perform
+    case options["outcome"]
+    when "raise" then raise ArgumentError, "bad input"
+    when "fail" then failed("gave up on #{options['item']}")
+    when "tick"
+      steps = options.fetch("steps", 200).to_i
+      steps.times do |i|
+        at(i + 1, steps)
+        sleep(options.fetch("pause", 0).to_f)
+      end
+    else at(1, 1, "done")
+    end
+  end
+
+  def on_success
+    log_callback("on_success", nil)
+    raise "after success" if options["outcome"] == "callback_raises"
+  end
+
+  def on_failure(error)
+    log_callback("on_failure", error.is_a?(Exception) ? "error: #{error.message}" : error)
+  end
+
+  def on_killed
+    log_callback("on_killed", nil)
+  end
+
+  def log_callback(callback, detail)
+    PluginLog.push("compat:callbacks", { "runtime" => "ruby", "uuid" => uuid,
+                                         "callback" => callback, "detail" => detail,
+                                         "status" => status["status"] })
+  end
+end
