@@ -136,3 +136,40 @@ def callback_job(status: StatusJob) -> None:
             time.sleep(float(status.options.get("pause", 0)))
     else:
         status.at(1, 1, "done")
+
+
+def _log_attempt(class_name: str, args: tuple[Any, ...]) -> None:
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        raw = client.get(f"resque:{retry_key(class_name, args)}")
+    finally:
+        client.close()
+    counter = None if raw is None else text(raw)
+    entry = {"runtime": "python", "class": class_name, "args": list(args), "counter": counter}
+    log("compat:attempts", entry)
+
+
+def _transient(error: BaseException, *_args: Any) -> bool:
+    return "transient" in str(error)
+
+
+@retries.retry(limit=3, retry_exceptions=(OSError,), retry_criteria=(_transient,))
+@job("CriteriaJob", queue="retry")
+def criteria_job(kind: str, *rest: Any) -> None:
+    _log_attempt("CriteriaJob", (kind, *rest))
+    raise RuntimeError(f"{kind} failure")
+
+
+@retries.retry(limit=5, retry_args=lambda name, tries: [name, tries + 1])
+@job("RetryArgsJob", queue="retry")
+def retry_args_job(name: str, tries: int) -> None:
+    _log_attempt("RetryArgsJob", (name, tries))
+    if tries < 2:
+        raise RuntimeError(f"try {tries} failed")
+
+
+@retries.retry(retry_exceptions={RuntimeError: (0, 0, 0), OSError: 0})
+@job("DelayListJob", queue="retry")
+def delay_list_job(*args: Any) -> None:
+    _log_attempt("DelayListJob", args)
+    raise RuntimeError("always")

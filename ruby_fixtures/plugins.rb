@@ -152,3 +152,62 @@ class CallbackJob
                                          "status" => status["status"] })
   end
 end
+
+# resque-retry jobs for the retry extras. Each logs its attempt (class, args, counter) to
+# compat:attempts and fails unless told otherwise.
+module RetryLog
+  def log_attempt(*args)
+    PluginLog.push("compat:attempts", { "runtime" => "ruby", "class" => name, "args" => args,
+                                        "counter" => Resque.redis.get(redis_retry_key(*args)) })
+  end
+end
+
+# Only IOError is retryable by exception; a retry_criteria_check also retries a failure whose
+# message says "transient". Fails with "<kind> failure".
+class CriteriaJob
+  extend Resque::Plugins::Retry
+  extend RetryLog
+  @queue = :retry
+  @retry_limit = 3
+  @retry_exceptions = [IOError]
+
+  retry_criteria_check do |exception, *_args|
+    exception.message.include?("transient")
+  end
+
+  def self.perform(kind, *rest)
+    log_attempt(kind, *rest)
+    raise "#{kind} failure"
+  end
+end
+
+# retry_args: each retry carries the next try number; the third try succeeds.
+class RetryArgsJob
+  extend Resque::Plugins::Retry
+  extend RetryLog
+  @queue = :retry
+  @retry_limit = 5
+
+  def self.retry_args(name, tries)
+    [name, tries + 1]
+  end
+
+  def self.perform(name, tries)
+    log_attempt(name, tries)
+    raise "try #{tries} failed" if tries < 2
+  end
+end
+
+# @retry_exceptions as a hash of exception to delays: no @retry_limit, so the longest list
+# (three zero delays) makes the limit 3.
+class DelayListJob
+  extend Resque::Plugins::Retry
+  extend RetryLog
+  @queue = :retry
+  @retry_exceptions = { RuntimeError => [0, 0, 0], IOError => 0 }
+
+  def self.perform(*args)
+    log_attempt(*args)
+    raise "always"
+  end
+end
