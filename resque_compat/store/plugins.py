@@ -7,11 +7,32 @@ takeover is its SETNX / GET / GETSET sequence; retry's counter is SETNX -1 then 
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import codec
 from ..keys import Keys
-from .base import Command, Operation, batch, one
+from .base import Command, Operation, as_int, batch, one
+
+#: Keys asked per SCAN when clearing a queue's loner markers.
+SCAN_COUNT = 1000
+
+
+def loner_payload_digest(payload: bytes, style: codec.JsonStyle = codec.JsonStyle.JSON_GEM) -> str:
+    """The ``<md5>`` of a queued payload's loner marker, as ``UniqueJob.redis_key`` computes
+    it: the payload decoded, each top-level hash argument turned into its sorted list of
+    ``[key, value]`` pairs (nested hashes left as they are), then the MD5 of
+    ``{"class": C, "args": [...]}`` as Resque encodes it. Here, below the client, because
+    every removal of a queued job must be able to clear its marker."""
+    document = codec.decode(payload)
+    sorted_args = [
+        [[key, value] for key, value in sorted(arg.items())] if isinstance(arg, dict) else arg
+        for arg in document["args"]
+    ]
+    encoded = codec.encode({"class": document["class"], "args": sorted_args}, style)
+    return hashlib.md5(encoded, usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -45,12 +66,43 @@ class LonerOps:
         """``mark_loner_as_unqueued``: what a worker does when it takes a unique job."""
         return int((yield one(("DEL", self.keys.loner(queue, digest)))))
 
-    def clear_queue(self, queue: str) -> Operation[int]:
-        """``cleanup_loners``: every marker of a removed queue (KEYS, then DEL)."""
-        found: list[Any] = yield one(("KEYS", self.keys.loners_of(queue)))
-        if not found:
+    def remove(
+        self,
+        queue: str,
+        payloads: Sequence[bytes],
+        style: codec.JsonStyle = codec.JsonStyle.JSON_GEM,
+    ) -> Operation[int]:
+        """``Job.destroy`` with resque-loner: each payload's LREM, then the DEL of the
+        markers, in one MULTI. Ruby unmarks first, which lets an enqueue slip in before the
+        LREM and be removed with the others, its marker left with no job (every later
+        enqueue dropped); atomically, no such window exists. The number removed."""
+        if not payloads:
             return 0
-        return int((yield one(("DEL", *found))))
+        queue_key = self.keys.queue(queue)
+        markers = sorted({self.keys.loner(queue, loner_payload_digest(p, style)) for p in payloads})
+        replies = yield batch(
+            ("MULTI",),
+            *(("LREM", queue_key, 0, payload) for payload in payloads),
+            ("DEL", *markers),
+            ("EXEC",),
+        )
+        return sum(as_int(reply) for reply in replies[-1][: len(payloads)])
+
+    def clear_queue(self, queue: str) -> Operation[int]:
+        """``cleanup_loners``: every marker of a removed queue. Ruby finds them with KEYS;
+        SCAN finds the same keys without blocking a large keyspace, which matters because
+        Python does this on every ``remove_queue``, whether the deployment uses loner or not."""
+        deleted = 0
+        cursor: Any = 0
+        while True:
+            reply = yield one(
+                ("SCAN", cursor, "MATCH", self.keys.loners_of(queue), "COUNT", SCAN_COUNT)
+            )
+            cursor, found = as_int(reply[0]), list(reply[1])
+            if found:
+                deleted += as_int((yield one(("DEL", *found))))
+            if cursor == 0:
+                return deleted
 
 
 @dataclass(frozen=True)
