@@ -11,7 +11,7 @@ import inspect
 import re
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 import redis
 import redis.asyncio
@@ -87,7 +87,7 @@ def parse_location(location: str) -> tuple[str, str | None]:
     """Turn any accepted form into a redis-py URL and the namespace it names, if any."""
     location = location.strip()
     if location.startswith(_URL_SCHEMES):
-        return location, None
+        return _checked_url(location), None
     if "://" in location:
         raise ConfigurationError(
             f"unsupported Redis URL scheme in {redact_url(location)!r}: "
@@ -102,6 +102,30 @@ def parse_location(location: str) -> tuple[str, str | None]:
     port = match["port"] or "6379"
     db = match["db"] or "0"
     return f"redis://{match['host']}:{port}/{db}", match["ns"]
+
+
+def _checked_url(url: str) -> str:
+    """The URL, unless its port or database is not a number.
+
+    redis-py raises a bare ``ValueError`` for a bad port and silently uses database 0 for
+    ``redis://host:6379/x``: either would send a worker to the wrong place or a traceback
+    to an operator, so both are refused here with the URL (password hidden) in the message.
+    """
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url)
+        _port = parts.port  # urlsplit checks the port only when it is read
+    except ValueError as error:
+        raise ConfigurationError(f"bad port in Redis URL {shown!r}: {error}") from error
+    databases = parse_qs(parts.query).get("db", [])
+    if parts.scheme != "unix":
+        databases.append(parts.path.strip("/"))
+    for database in databases:
+        if database and not database.isdigit():
+            raise ConfigurationError(
+                f"bad database {database!r} in Redis URL {shown!r}: use a number, as in /0"
+            )
+    return url
 
 
 _CREDENTIALS = re.compile(r"(?P<user>[^\s:/@]*):(?P<password>[^\s@/]+)@")
@@ -121,8 +145,6 @@ def redact_url(url: str) -> str:
     if parts.password is None:
         return url
     user = quote(parts.username or "", safe="")
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rpartition("@")[2]  # as written: a bad port must not raise here
     netloc = f"{user}:***@{host}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -70,6 +70,7 @@ def run_cli(redis_url: str, *args: str, env: Mapping[str, str] | None = None) ->
     full_env.update({"REDIS_URL": redis_url, "PYTHONPATH": str(REPO_ROOT), **(env or {})})
     done = subprocess.run(
         [sys.executable, "-m", "resque_compat", *args],
+        stdin=subprocess.DEVNULL,  # no terminal, even when pytest runs in one: never a prompt
         capture_output=True,
         text=True,
         timeout=60,

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
+import click
+import pytest
 import redis
 
 from resque_compat import Resque
-from tests.workerproc import PythonWorker, text, wait_for
+from resque_compat.cli.work import work
+from resque_compat.devserver import free_port
+from tests.workerproc import REPO_ROOT, PythonWorker, text, wait_for
+
+ENTRY_POINT = "from resque_compat.cli import main\nmain()\n"
+"""What the ``resque-compat`` console script runs. A script's own folder, not the current
+one, heads ``sys.path``, so ``--app`` finds a module in the current folder only if the
+command puts it there (``python -m`` would hide the difference)."""
 
 
 def performed(raw_redis: redis.Redis) -> list[list[object]]:
@@ -87,3 +99,106 @@ def test_worker_hooks_run_where_and_when_ruby_runs_them(
     after_fork_pid = dict(hooks_run(raw_redis))["after_fork"]
     assert after_fork_pid != worker.pid  # in the forked child, like Ruby
     assert json.loads(raw_redis.lindex("compat:performed", 0) or b"")["pid"] == after_fork_pid
+
+
+def run_console_script(
+    tmp_path: Path, redis_url: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``resque-compat ARGS`` as installed, run from ``tmp_path/project``."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "resque-compat"
+    script.write_text(ENTRY_POINT)
+    project = tmp_path / "project"
+    project.mkdir(exist_ok=True)
+    variables = {k: v for k, v in os.environ.items() if k not in {"QUEUE", "QUEUES", "RESQUE_APP"}}
+    variables.update({"REDIS_URL": redis_url, "PYTHONPATH": str(REPO_ROOT), **(env or {})})
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        cwd=project,
+        env=variables,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_app_is_imported_from_the_current_folder_as_the_readme_says(
+    redis_url: str, raw_redis: redis.Redis, tmp_path: Path
+) -> None:
+    """``QUEUE=file_serve resque-compat work --app myapp.jobs`` next to ``myapp/jobs.py``."""
+    package = tmp_path / "project" / "myapp"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "jobs.py").write_text(
+        "from resque_compat import job\n"
+        "import redis, os\n"
+        "@job('Archive', queue='file_serve')\n"
+        "def archive(path: str, options: dict) -> None:\n"
+        "    redis.Redis.from_url(os.environ['REDIS_URL']).rpush('archived', path)\n"
+    )
+    Resque.from_url(redis_url).enqueue_to("file_serve", "Archive", "files/report.pdf", {"size": 1})
+    done = run_console_script(
+        tmp_path,
+        redis_url,
+        "work",
+        "--app",
+        "myapp.jobs",
+        env={"QUEUE": "file_serve", "INTERVAL": "0"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert raw_redis.lrange("archived", 0, -1) == [b"files/report.pdf"]
+
+
+def test_worker_says_who_it_is_when_it_starts_without_verbose(
+    redis_url: str, tmp_path: Path
+) -> None:
+    secret_url = redis_url.replace("redis://", "redis://:hunter2@")
+    client = redis.Redis.from_url(redis_url)
+    client.config_set("requirepass", "hunter2")
+    try:
+        done = run_console_script(
+            tmp_path, secret_url, "work", "-q", "file_serve,reports", "--interval", "0", "--no-fork"
+        )
+    finally:
+        redis.Redis.from_url(secret_url).config_set("requirepass", "")
+        client.close()
+    assert done.returncode == 0, done.stderr
+    [line] = done.stdout.splitlines()
+    display_url = secret_url.replace("hunter2", "***")
+    assert line.startswith("resque-compat worker ")
+    assert line.endswith(
+        f":file_serve,reports started: queues file_serve,reports, no fork, "
+        f"Redis {display_url} (namespace resque)"
+    )
+    assert "hunter2" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "url", "phrase"),
+    [
+        (["--app", "nosuch.jobs"], None, "Error: cannot import --app nosuch.jobs: No module named"),
+        ([], "refused", "Connection refused"),
+        ([], "redis://:abc/0", "Error: bad port in Redis URL 'redis://:abc/0'"),
+        ([], "http://localhost:6379/0", "Error: unsupported Redis URL scheme"),
+        ([], "redis://localhost:6379/x", "Error: bad database 'x'"),
+    ],
+)
+def test_user_mistakes_end_in_one_line_and_a_non_zero_exit(
+    redis_url: str, tmp_path: Path, args: list[str], url: str | None, phrase: str
+) -> None:
+    if url == "refused":
+        url = f"redis://127.0.0.1:{free_port()}/0"
+    done = run_console_script(tmp_path, url or redis_url, "work", "-q", "compat", *args)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert phrase in line
+
+
+def test_every_work_option_says_what_it_does() -> None:
+    undocumented = [
+        param.name for param in work.params if isinstance(param, click.Option) and not param.help
+    ]
+    assert undocumented == []

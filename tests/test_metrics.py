@@ -235,6 +235,16 @@ def test_once_with_real_ruby_and_python_workers(redis_url: str, raw_redis: redis
     assert found[("resque_queue_size", (("queue", "ruby_only"),))] == 0
 
 
+def test_once_on_an_idle_fleet_reports_no_running_job(redis_url: str) -> None:
+    """No worker busy (the usual state of an empty Redis): the longest runtime is 0."""
+    done = run_once(redis_url)
+    assert done.returncode == 0, done.stderr
+    found = samples(done.stdout)
+    assert found[("resque_up", ())] == 1
+    assert found[("resque_workers_working", ())] == 0
+    assert found[("resque_longest_running_job_seconds", ())] == 0
+
+
 def test_once_exits_1_when_redis_is_unreachable() -> None:
     done = run_once(f"redis://127.0.0.1:{free_port()}/0")
     assert done.returncode == 1

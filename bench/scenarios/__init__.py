@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..context import Context
-from . import commands, enqueue, latency, payloads, redis_cpu, rss, rtt, throughput
+from . import commands, enqueue, idle, latency, payloads, redis_cpu, rss, rtt, throughput
 
 Scenario = Callable[[Context], None]
 
@@ -15,6 +15,7 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "scaling": (throughput.run_scaling, "worker jobs/s with N processes (--count N)"),
     "enqueue": (enqueue.run, "enqueue_to one by one, and enqueue_many"),
     "latency": (latency.run, "idle worker pickup latency; idle worker's commands/s"),
+    "idle": (idle.run, "idle worker's commands/s at INTERVAL 0.1 s and at Ruby's default 5 s"),
     "commands": (commands.run, "Redis commands and round trips per job (MONITOR)"),
     "rss": (rss.run, "worker resident memory after N jobs"),
     "payloads": (payloads.run, "enqueue and worker throughput with 1 KiB and 100 KiB args"),

@@ -8,7 +8,9 @@ import sys
 import click
 import setproctitle
 
+from .. import __version__
 from ..connection import RedisSettings, redact
+from ..errors import ConfigurationError
 from .context import pass_settings, redis_options
 from .demo import demo
 from .failed import failed
@@ -23,12 +25,20 @@ __all__ = ["RedisSettings", "main", "pass_settings"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="resque-compat")
 @redis_options
 @click.pass_context
 def main(ctx: click.Context, redis_url: str | None, namespace: str | None) -> None:
-    """Ruby Resque's protocol in Python: workers, producers and operator tools."""
+    """Ruby Resque's protocol in Python: workers, producers and operator tools.
+
+    Every command talks to the Redis in REDIS_URL (or --redis; default
+    redis://localhost:6379/0) under the namespace in RESQUE_NAMESPACE (default resque).
+    """
     hide_credentials_from_ps()
-    ctx.obj = RedisSettings.from_url(redis_url, namespace)
+    try:
+        ctx.obj = RedisSettings.from_url(redis_url, namespace)
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from error
 
 
 def hide_credentials_from_ps() -> None:

@@ -17,6 +17,7 @@ def redis_options(function: F) -> F:
         "--namespace",
         envvar="RESQUE_NAMESPACE",
         default=None,
+        show_envvar=True,
         help="Key namespace (default resque; Ruby: Resque.redis.namespace).",
     )(function)
     return click.option(
@@ -24,6 +25,7 @@ def redis_options(function: F) -> F:
         "redis_url",
         envvar="REDIS_URL",
         default=None,
+        show_envvar=True,
         help="redis://, rediss://, unix:// URL or Ruby's host:port[:db][/namespace].",
     )(function)
 

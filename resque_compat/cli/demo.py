@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..demo import run_demo
+from ..errors import ConfigurationError
 
 
 @click.command()
@@ -18,4 +19,7 @@ from ..demo import run_demo
 @click.option("--namespace", default=None, help="Namespace for the demo's keys.")
 def demo(redis_url: str | None, namespace: str | None) -> None:
     """Enqueue sample jobs and run them with a Python worker."""
-    run_demo(redis_url, namespace, click.echo)
+    try:
+        run_demo(redis_url, namespace, click.echo)
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from error

@@ -35,13 +35,17 @@ from .output import (
     Refusal,
     clip,
     compact,
+    confirm,
     connection,
     emit,
     json_option,
     json_style_option,
     pairs,
+    progress,
+    selection,
     shown,
     table,
+    yes_option,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -221,8 +225,8 @@ def _field_text(value: Any) -> str:
     return shown(value) if isinstance(value, str) else shown(compact(value))
 
 
-@failed.command()
-@click.argument("index", type=click.IntRange(min=0))
+@failed.command(context_settings={"ignore_unknown_options": True})  # -1 is an index (Ruby's)
+@click.argument("index", type=int)
 @_queue_option(INDEX_QUEUE_HELP)
 @backend_options
 @json_option
@@ -307,6 +311,7 @@ def remove(
 
 @failed.command("retry-all")
 @filtered_options
+@yes_option
 def retry_all(
     settings: RedisSettings,
     queue: str | None,
@@ -314,15 +319,22 @@ def retry_all(
     backend_name: str,
     json_style: JsonStyle,
     as_json: bool,
+    yes: bool,
 ) -> None:
     """Requeue every failure (of a queue, of a class); unreadable records are skipped."""
+    confirm(yes, f"Requeue {selection(queue, class_name)}?")
     with failures_of(settings, backend_name, json_style) as failures:
-        requeued = failures.retry_all(queue, class_name)
+        if class_name is not None:  # one record at a time: worth a progress bar
+            matching = progress(failures.matching(queue, class_name), "Requeueing")
+            requeued = failures.requeue_each(matching)
+        else:
+            requeued = failures.retry_all(queue, class_name)
     emit(as_json, {"requeued": requeued}, lambda: f"requeued {requeued} failure(s)")
 
 
 @failed.command()
 @filtered_options
+@yes_option
 def clear(
     settings: RedisSettings,
     queue: str | None,
@@ -330,10 +342,17 @@ def clear(
     backend_name: str,
     json_style: JsonStyle,
     as_json: bool,
+    yes: bool,
 ) -> None:
     """Delete every failure record (of a queue, of a class)."""
+    confirm(yes, f"Delete {selection(queue, class_name)}?")
     with failures_of(settings, backend_name, json_style) as failures:
-        removed = failures.clear(queue, class_name)
+        if failures.filtered(queue, class_name):  # one record at a time: worth a progress bar
+            removed = failures.remove_each(
+                progress(failures.matching(queue, class_name), "Deleting")
+            )
+        else:
+            removed = failures.clear(queue, class_name)
     emit(as_json, {"removed": removed}, lambda: f"removed {removed} failure(s)")
 
 

@@ -196,7 +196,7 @@ def _worker_metrics(snapshot: FleetSnapshot) -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "resque_longest_running_job_seconds",
         "How long the longest-running job has been running (0 when no worker is busy).",
-        value=max(0.0, *runtimes),
+        value=max(runtimes, default=0.0),
     )
 
 

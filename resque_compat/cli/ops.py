@@ -28,6 +28,7 @@ from .output import (
     Refusal,
     clip,
     compact,
+    confirm,
     connection,
     emit,
     json_option,
@@ -35,6 +36,7 @@ from .output import (
     pairs,
     shown,
     table,
+    yes_option,
 )
 
 ARGS_HELP = 'Job arguments as a JSON array, e.g. \'[42, "two", {"three": 3}]\'.'
@@ -230,12 +232,14 @@ def dequeue(
 @click.command("remove-queue")
 @click.argument("queue")
 @json_option
+@yes_option
 @pass_settings
-def remove_queue(settings: RedisSettings, queue: str, as_json: bool) -> None:
+def remove_queue(settings: RedisSettings, queue: str, as_json: bool, yes: bool) -> None:
     """Delete a queue and every job in it (Ruby's Resque.remove_queue)."""
     ops = _operations(settings)
     with connection(settings) as driver:
         size = _require_queue(driver, ops, queue)
+        confirm(yes, f"Delete queue {shown(queue)!r} and its {size} job(s)?")
         driver.run(ops.schema.queues.remove_queue(queue))
     emit(
         as_json,

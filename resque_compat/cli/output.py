@@ -6,6 +6,10 @@
   failure that changed since it was read) raise :class:`Refusal`: the message goes to
   stderr, the exit status is 1, and the command has written nothing. Malformed option
   values are click usage errors (status 2), also before anything is written.
+- Bulk commands that destroy (``remove-queue``, ``failed clear``, ``failed retry-all``)
+  ask first when a person is at a terminal (``--yes`` skips the question); without a
+  terminal (scripts, cron) they act at once, as they always did. Long loops draw a progress
+  bar on stderr when it is a terminal, so stdout stays the command's result.
 - Redis: one connection per command, closed at the end; a Redis error becomes a one-line
   message naming the server (password hidden), not a traceback.
 
@@ -17,9 +21,10 @@ terminal nor make printing fail.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import click
 import redis
@@ -30,6 +35,7 @@ from ..errors import ResqueCompatError
 from ..store import SyncDriver
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 CELL_WIDTH = 60
 """The widest a table cell gets (error messages, payloads); ``--json`` is never clipped."""
@@ -65,6 +71,60 @@ def json_style_option(function: F) -> F:
     )(function)
 
 
+def yes_option(function: F) -> F:
+    """``--yes``: act without asking (only a terminal is ever asked)."""
+    return click.option(
+        "-y", "--yes", is_flag=True, help="Do not ask for confirmation on a terminal."
+    )(function)
+
+
+def confirm(yes: bool, question: str) -> None:
+    """Ask ``question`` when stdin is a terminal, unless ``--yes``; a "no" is a refusal.
+
+    Scripts have no terminal and were written against commands that act at once: they
+    are never asked, so none of them starts hanging on a prompt.
+    """
+    if yes or not sys.stdin.isatty():
+        return
+    if not click.confirm(question, default=False, err=True):
+        raise Refusal("not confirmed; nothing changed")
+
+
+def selection(queue: str | None, class_name: str | None) -> str:
+    """The failures a bulk command's filters select, as its confirmation question names them."""
+    of_queue = "" if queue is None else f" of queue {shown(queue)!r}"
+    of_class = "" if class_name is None else f" of class {shown(class_name)!r}"
+    return f"every failure{of_queue}{of_class}"
+
+
+class _Progress(Sequence[T]):
+    """A sequence that draws click's progress bar on stderr while it is iterated."""
+
+    def __init__(self, items: Sequence[T], label: str) -> None:
+        self.items = items
+        self.label = label
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        return self.items[index]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[T]:
+        with click.progressbar(self.items, label=self.label, file=sys.stderr) as bar:
+            yield from bar
+
+
+def progress(items: Sequence[T], label: str) -> Sequence[T]:
+    """``items``, drawing a progress bar as they are gone through when stderr is a terminal
+    (stdout stays the result, for ``--json``); elsewhere exactly ``items``."""
+    return _Progress(items, label) if sys.stderr.isatty() else items
+
+
 @contextmanager
 def connection(settings: RedisSettings) -> Iterator[SyncDriver]:
     """A driver on a fresh connection; Redis and library errors become clean messages."""
@@ -75,6 +135,18 @@ def connection(settings: RedisSettings) -> Iterator[SyncDriver]:
         raise click.ClickException(f"Redis at {settings.display_url} failed: {error}") from error
     except ResqueCompatError as error:
         raise Refusal(str(error)) from error
+    finally:
+        client.close()
+
+
+def check_reachable(settings: RedisSettings) -> None:
+    """One PING before a long-running command settles in: an unreachable Redis is one line
+    of error, not the traceback of a worker that fails during its startup."""
+    client = settings.client()
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        raise click.ClickException(f"Redis at {settings.display_url} failed: {error}") from error
     finally:
         client.close()
 

@@ -16,6 +16,7 @@ from ..worker import Intervals, QueueSelector, Shutdown, Worker, WorkerSettings
 from ..worker.supervisor import daemonize, supervise, write_pidfile
 from .context import pass_settings
 from .logs import configure_logging
+from .output import check_reachable
 
 
 @click.command()
@@ -43,9 +44,24 @@ from .logs import configure_logging
     show_default=True,
     help="Seconds one idle wait may last; 0 exits when the queues are empty.",
 )
-@click.option("--min-interval", type=float, envvar="MIN_INTERVAL")
-@click.option("--max-interval", type=float, envvar="MAX_INTERVAL")
-@click.option("--backoff-interval", type=float, envvar="BACKOFF_INTERVAL")
+@click.option(
+    "--min-interval",
+    type=float,
+    envvar="MIN_INTERVAL",
+    help="Ruby's shortest idle sleep; accepted for the same environment (the worker blocks).",
+)
+@click.option(
+    "--max-interval",
+    type=float,
+    envvar="MAX_INTERVAL",
+    help="Ruby's longest idle sleep; accepted for the same environment (the worker blocks).",
+)
+@click.option(
+    "--backoff-interval",
+    type=float,
+    envvar="BACKOFF_INTERVAL",
+    help="Ruby's idle sleep step; accepted for the same environment (the worker blocks).",
+)
 @click.option(
     "-c",
     "--count",
@@ -55,8 +71,18 @@ from .logs import configure_logging
     show_default=True,
     help="Worker processes to run and supervise.",
 )
-@click.option("--pidfile", envvar="PIDFILE", type=click.Path(dir_okay=False))
-@click.option("--background/--foreground", envvar="BACKGROUND", default=False)
+@click.option(
+    "--pidfile",
+    envvar="PIDFILE",
+    type=click.Path(dir_okay=False),
+    help="Write the process id to this file (of the supervisor with --count).",
+)
+@click.option(
+    "--background/--foreground",
+    envvar="BACKGROUND",
+    default=False,
+    help="Detach from the terminal and run as a daemon.",
+)
 @click.option(
     "--fork/--no-fork",
     "fork_per_job",
@@ -64,13 +90,40 @@ from .logs import configure_logging
     default=True,
     help="Run each job in a forked child (Ruby's default).",
 )
-@click.option("--term-child/--no-term-child", envvar="TERM_CHILD", default=False)
-@click.option("--term-timeout", type=float, envvar="RESQUE_TERM_TIMEOUT", default=4.0)
 @click.option(
-    "--pre-shutdown-timeout", type=float, envvar="RESQUE_PRE_SHUTDOWN_TIMEOUT", default=0.0
+    "--term-child/--no-term-child",
+    envvar="TERM_CHILD",
+    default=False,
+    help="On TERM/INT, send the running job's child SIGTERM before SIGKILL (Ruby's TERM_CHILD).",
 )
-@click.option("--graceful-term/--no-graceful-term", envvar="GRACEFUL_TERM", default=False)
-@click.option("--procline-prefix", envvar="RESQUE_PROCLINE_PREFIX", default="")
+@click.option(
+    "--term-timeout",
+    type=float,
+    envvar="RESQUE_TERM_TIMEOUT",
+    default=4.0,
+    show_default=True,
+    help="With --term-child: seconds between the child's SIGTERM and its SIGKILL.",
+)
+@click.option(
+    "--pre-shutdown-timeout",
+    type=float,
+    envvar="RESQUE_PRE_SHUTDOWN_TIMEOUT",
+    default=0.0,
+    show_default=True,
+    help="With --term-child: seconds the running job may still finish before its SIGTERM.",
+)
+@click.option(
+    "--graceful-term/--no-graceful-term",
+    envvar="GRACEFUL_TERM",
+    default=False,
+    help="Treat TERM like QUIT: finish the current job, then exit.",
+)
+@click.option(
+    "--procline-prefix",
+    envvar="RESQUE_PROCLINE_PREFIX",
+    default="",
+    help="Text put before the process title (Ruby's RESQUE_PROCLINE_PREFIX).",
+)
 @click.option(
     "--resque-version",
     envvar="RESQUE_VERSION",
@@ -84,21 +137,45 @@ from .logs import configure_logging
     envvar="RESQUE_HEARTBEAT_INTERVAL",
     default=60.0,
     show_default=True,
+    help="Seconds between heartbeats in workers:heartbeat (Resque.heartbeat_interval).",
 )
-@click.option("--prune-interval", type=float, envvar="RESQUE_PRUNE_INTERVAL")
-@click.option("--failure-backend", envvar="FAILURE_BACKEND", default="redis", show_default=True)
-@click.option("-v", "--verbose", envvar=["VERBOSE", "LOGGING"], is_flag=True)
-@click.option("-vv", "--vverbose", envvar="VVERBOSE", is_flag=True)
+@click.option(
+    "--prune-interval",
+    type=float,
+    envvar="RESQUE_PRUNE_INTERVAL",
+    help="Heartbeat age in seconds after which a worker counts as dead [default: 5 x heartbeat].",
+)
+@click.option(
+    "--failure-backend",
+    envvar="FAILURE_BACKEND",
+    default="redis",
+    show_default=True,
+    help="Where failures go: redis, redis_multi_queue or multiple:redis,redis_multi_queue.",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    envvar=["VERBOSE", "LOGGING"],
+    is_flag=True,
+    help="Log each job and state change (Ruby's VERBOSE: *** message).",
+)
+@click.option(
+    "-vv",
+    "--vverbose",
+    envvar="VVERBOSE",
+    is_flag=True,
+    help="Log everything, timestamped (Ruby's VVERBOSE).",
+)
 @pass_settings
 def work(redis: RedisSettings, /, **options: object) -> None:
     """Run a worker (QUEUE=... resque-compat work, like rake resque:work)."""
     configure_logging(bool(options["verbose"]), bool(options["vverbose"]))
-    for module in options["apps"]:  # type: ignore[attr-defined]
-        importlib.import_module(str(module))
+    import_apps([str(module) for module in options["apps"]])  # type: ignore[attr-defined]
     try:
         settings = build_settings(options)
     except ResqueCompatError as error:
         raise click.UsageError(str(error)) from error
+    check_reachable(redis)
     if options["background"]:
         daemonize()
     if options["pidfile"]:
@@ -107,11 +184,37 @@ def work(redis: RedisSettings, /, **options: object) -> None:
     backend_name = str(options["failure_backend"])
 
     def run_one() -> None:
-        Worker(settings, redis, failures=backend_from_name(backend_name, redis.keys)).work()
+        worker = Worker(settings, redis, failures=backend_from_name(backend_name, redis.keys))
+        click.echo(start_line(worker.id, settings, redis))
+        worker.work()
 
     if count > 1:
         sys.exit(supervise(count, run_one))
     run_one()
+
+
+def import_apps(modules: list[str]) -> None:
+    """Import the ``--app`` modules from the directory the worker was started in, as rq and
+    celery do: ``resque-compat work --app myapp.jobs`` next to ``myapp/`` just works."""
+    if modules and os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as error:
+            raise click.ClickException(
+                f"cannot import --app {module}: {error} (searched from {os.getcwd()})"
+            ) from error
+
+
+def start_line(worker_id: str, settings: WorkerSettings, redis: RedisSettings) -> str:
+    """What a long-running process says when it starts, even when quiet: who it is, what it
+    listens to, and where (the password hidden)."""
+    mode = "fork per job" if settings.fork_per_job else "no fork"
+    return (
+        f"resque-compat worker {worker_id} started: queues {settings.queues.label}, {mode}, "
+        f"Redis {redis.display_url} (namespace {redis.namespace})"
+    )
 
 
 def build_settings(options: dict[str, object]) -> WorkerSettings:
