@@ -1,8 +1,9 @@
 """The round trips of resque-loner, resque-lock-timeout and resque-retry.
 
 Each group follows its Ruby plugin command for command where that matters for a race:
-loner's marker is written in the MULTI that queues the job; lock-timeout's stale-lock
-takeover is its SETNX / GET / GETSET sequence; retry's counter is SETNX -1 then INCR.
+loner's marker is written in the MULTI that queues the job (and deleted in the one that
+removes it, where Ruby's order leaves a race); lock-timeout's stale-lock takeover is its
+SETNX / GET / GETSET sequence; retry's counter is SETNX -1 then INCR.
 """
 
 from __future__ import annotations
