@@ -32,6 +32,9 @@ class Sizes:
     """Jobs drained per runtime for the Redis-CPU figures (a tenth of it with fork per job)."""
     fleet_jobs: int = 200000
     fleet_processes: tuple[int, ...] = (1, 4, 16)
+    scheduler_seconds: int = 30
+    """The window of due times in the scheduler's lateness figures."""
+    scheduler_move_jobs: int = 100000
     idle_window_seconds: float = 30.0
     """How long the idle scenario counts commands: six of Ruby's default 5 s polls."""
     settle_seconds: float = 0.3
@@ -69,6 +72,8 @@ QUICK = Sizes(
     cpu_jobs=200,
     fleet_jobs=400,
     fleet_processes=(1, 2),
+    scheduler_seconds=1,
+    scheduler_move_jobs=3000,
     idle_window_seconds=0.5,
     settle_seconds=0.05,
 )

@@ -175,6 +175,26 @@ TARGETS = (
         "rss/worker RSS, fork/ruby",
         at_most=1.0,
     ),
+    Target("delayed lateness median <= 5 ms", "scheduler/lateness median/python", at_most=5.0),
+    Target("delayed lateness p99 <= 50 ms", "scheduler/lateness p99/python", at_most=50.0),
+    Target(
+        "moving due jobs >= 2x resque-scheduler",
+        "scheduler/move due jobs/python",
+        "scheduler/move due jobs/ruby",
+        at_least=2.0,
+    ),
+    Target(
+        "enqueue_in one by one >= Ruby",
+        "scheduler/enqueue_in one by one/python",
+        "scheduler/enqueue_in one by one/ruby",
+        at_least=1.0,
+    ),
+    Target(
+        "enqueue_at_many >= 10x Ruby enqueue_in",
+        "scheduler/enqueue_at_many/python",
+        "scheduler/enqueue_in one by one/ruby",
+        at_least=10.0,
+    ),
 )
 
 

@@ -13,12 +13,15 @@ import redis.asyncio
 
 from .client import ClientOptions, JobRef, ResqueOperations
 from .connection import RedisSettings
+from .delayed import AsyncDelayedMixin, When, activejob_due, enqueue_activejob_at
 from .schedules import AsyncScheduleMethods
 from .store import AsyncDriver
 
 
-class AsyncResque(AsyncScheduleMethods):
+class AsyncResque(AsyncDelayedMixin, AsyncScheduleMethods):
     """``Resque``'s enqueue/inspect surface with ``await``."""
+
+    ops: ResqueOperations
 
     def __init__(
         self,
@@ -65,10 +68,16 @@ class AsyncResque(AsyncScheduleMethods):
         *args: Any,
         queue: str | None = None,
         priority: int | None = None,
+        wait: float | None = None,
+        wait_until: When | None = None,
         **kwargs: Any,
     ) -> str | None:
         """Rails' ``perform_later`` through Resque's adapter (see ``activejob``): the job_id,
-        or None when a before_enqueue hook said no."""
+        or None when a before_enqueue hook said no; ``wait``/``wait_until`` as Rails'
+        ``set(wait:)``/``set(wait_until:)``."""
+        if (due := activejob_due(wait, wait_until)) is not None:
+            op = enqueue_activejob_at(self.ops, job_class, args, kwargs, queue, priority, due)
+            return await self.driver.run(op)
         return await self.driver.run(
             self.ops.enqueue_activejob(job_class, args, kwargs, queue, priority)
         )

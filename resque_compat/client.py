@@ -17,8 +17,10 @@ import redis
 from . import codec
 from .activejob import JOB_WRAPPER_CLASS, activejob_payload, producing_bridge
 from .connection import RedisSettings
+from .delayed import DelayedMixin, When, activejob_due, enqueue_activejob_at
 from .errors import DecodeError, EncodeError, NoClassError, NoQueueError, UnknownJobError
 from .job import JobRegistry, JobSpec, Payload, PayloadError, default_registry
+from .keys import PROCESSED
 from .schedules import ScheduleMethods
 from .store import Schema, SyncDriver
 from .store.base import Operation
@@ -215,7 +217,7 @@ class ResqueOperations:
     def info(self) -> Operation[dict[str, Any]]:
         """``Resque.info``: the same reads in the same order as Ruby's."""
         sizes = yield from self.schema.queues.sizes()
-        processed = yield from self.schema.stats.get("processed")
+        processed = yield from self.schema.stats.get(PROCESSED)
         queues = yield from self.schema.queues.names()
         workers = yield from self.schema.workers.ids()
         working = yield from self.schema.workers.working()
@@ -245,8 +247,12 @@ def _class_of(raw: bytes) -> str | None:
         return None
 
 
-class Resque(ScheduleMethods):
-    """A Resque client on a blocking connection. Names and semantics follow Ruby's ``Resque``."""
+class Resque(DelayedMixin, ScheduleMethods):
+    """A Resque client on a blocking connection. Names and semantics follow Ruby's ``Resque``
+    (and resque-scheduler's: delayed jobs from ``DelayedMixin``, schedules from
+    ``ScheduleMethods``)."""
+
+    ops: ResqueOperations
 
     def __init__(
         self,
@@ -292,10 +298,16 @@ class Resque(ScheduleMethods):
         *args: Any,
         queue: str | None = None,
         priority: int | None = None,
+        wait: float | None = None,
+        wait_until: When | None = None,
         **kwargs: Any,
     ) -> str | None:
         """Rails' ``perform_later`` through Resque's adapter (see ``activejob``): the job_id,
-        or None when a before_enqueue hook said no."""
+        or None when a before_enqueue hook said no. ``wait``/``wait_until`` as Rails'
+        ``set(wait:)``/``set(wait_until:)`` (through resque-scheduler's delayed queue)."""
+        if (due := activejob_due(wait, wait_until)) is not None:
+            op = enqueue_activejob_at(self.ops, job_class, args, kwargs, queue, priority, due)
+            return self.driver.run(op)
         return self.driver.run(self.ops.enqueue_activejob(job_class, args, kwargs, queue, priority))
 
     def dequeue(self, job: JobRef, *args: Any) -> int | None:

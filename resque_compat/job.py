@@ -28,6 +28,9 @@ HOOK_KINDS = (
     "around_perform",
     "after_perform",
     "on_failure",
+    "before_schedule",
+    "after_schedule",
+    "before_delayed_enqueue",
 )
 
 Hook = Callable[..., Any]

@@ -24,6 +24,19 @@ failed                             list     failure records (Redis failure backe
 failed_queues                      set      names of the ``<queue>_failed`` lists
 pruning_dead_workers_in_progress   string   lock (SET NX EX) taken by the worker that prunes
 pause-all-workers                  string   when "true" (any case, stripped) every worker pauses
+delayed_queue_schedule             zset     resque-scheduler: integer Unix seconds that have
+                                            delayed jobs, each member equal to its score
+delayed:<ts>                       list     ``{"class":..,"args":[..],"queue":..}`` due at <ts>
+timestamps:<that exact JSON>       set      ``delayed:<ts>`` (no namespace) of each list that
+                                            holds the payload
+<namespace>:[<prefix>:]            string   the scheduler master lock, ``host:pid`` with a TTL;
+resque_scheduler_master_lock                namespaced twice (Ruby builds the key with
+                                            ``Resque.redis.namespace``, then redis-namespace
+                                            prefixes it again); <prefix> from
+                                            RESQUE_SCHEDULER_MASTER_LOCK_PREFIX
+resque-compat:delayed-wakeup       channel  (pub/sub, ours) a Python producer publishes the
+                                            timestamp it delays to, so that a sleeping Python
+                                            scheduler wakes for an earlier one; Ruby never sees it
 =================================  =======  ===================================================
 
 The plugins' keys (``resque_compat.plugins``), under the same namespace, as each Ruby plugin
@@ -68,6 +81,12 @@ from dataclasses import dataclass
 
 DEFAULT_NAMESPACE = "resque"
 
+PROCESSED = "processed"
+"""The stat of jobs finished, failed ones included: ``stat:processed``, ``stat:processed:<id>``."""
+FAILED = "failed"
+"""The stat of jobs failed (not counting children killed by a signal, as Ruby):
+``stat:failed``, ``stat:failed:<id>``."""
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -98,7 +117,8 @@ class Keys:
         return f"{self.prefix}workers:heartbeat"
 
     def stat(self, name: str) -> str:
-        """``stat:processed``, ``stat:failed``, or a per-worker ``stat:processed:<id>``."""
+        """``stat:processed``, ``stat:failed`` (``PROCESSED``, ``FAILED``), any other name a
+        Ruby app counts with ``Resque::Stat``, or a per-worker ``stat:processed:<id>``."""
         return f"{self.prefix}stat:{name}"
 
     def worker_stat(self, name: str, worker_id: str) -> str:
@@ -119,6 +139,32 @@ class Keys:
 
     def pause_all(self) -> str:
         return f"{self.prefix}pause-all-workers"
+
+    def delayed_schedule(self) -> str:
+        return f"{self.prefix}delayed_queue_schedule"
+
+    def delayed(self, timestamp: int) -> str:
+        return f"{self.delayed_prefix()}{timestamp}"
+
+    def delayed_prefix(self) -> str:
+        """``delayed:`` with the namespace, for the mover script to append timestamps to."""
+        return f"{self.prefix}{DELAYED_MEMBER_PREFIX}"
+
+    def delayed_timestamps(self, payload: bytes) -> bytes:
+        """``timestamps:<payload>``: bytes, because the key embeds the payload's exact bytes."""
+        return self.delayed_timestamps_prefix() + payload
+
+    def delayed_timestamps_prefix(self) -> bytes:
+        return f"{self.prefix}timestamps:".encode()
+
+    def scheduler_master_lock(self, lock_prefix: str = "") -> str:
+        """resque-scheduler's master lock: ``Resque.redis.namespace`` inside the key, then the
+        namespace again, and RESQUE_SCHEDULER_MASTER_LOCK_PREFIX plus ``:`` when set."""
+        infix = f"{lock_prefix}:" if lock_prefix else ""
+        return f"{self.prefix}{self.namespace}:{infix}resque_scheduler_master_lock"
+
+    def delayed_wakeup(self) -> str:
+        return f"{self.prefix}resque-compat:delayed-wakeup"
 
     # -- plugins ------------------------------------------------------------------------
 
@@ -173,6 +219,14 @@ class Keys:
     def strip(self, key: str) -> str:
         """A full key without the namespace prefix, as ``Resque.keys`` returns it."""
         return key[len(self.prefix) :] if key.startswith(self.prefix) else key
+
+
+DELAYED_MEMBER_PREFIX = "delayed:"
+
+
+def delayed_member(timestamp: int) -> str:
+    """``delayed:<ts>`` without the namespace, as the ``timestamps:`` sets hold it."""
+    return f"{DELAYED_MEMBER_PREFIX}{timestamp}"
 
 
 def multi_queue_failed_name(queue: str) -> str:

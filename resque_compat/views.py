@@ -25,7 +25,7 @@ from typing import Any
 from . import codec
 from .errors import DecodeError
 from .failure import RawRecord, read_record
-from .keys import Keys
+from .keys import FAILED, PROCESSED, Keys
 from .store import Schema
 from .store.base import Operation, server_time
 from .store.control import PauseOps
@@ -167,8 +167,8 @@ def read_snapshot(keys: Keys, recent_failures: int = 5) -> Operation[FleetSnapsh
     schema = Schema(keys)
     now = yield from server_time()
     queues = yield from schema.queues.sizes()
-    processed = yield from schema.stats.get("processed")
-    failed = yield from schema.stats.get("failed")
+    processed = yield from schema.stats.get(PROCESSED)
+    failed = yield from schema.stats.get(FAILED)
     workers = yield from _read_workers(schema, now)
     failed_lists = yield from _read_failed_lists(schema)
     recent = yield from _read_recent_failures(schema, failed_lists, recent_failures)

@@ -27,7 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"store"}),
     frozenset({"job", "schedule_format"}),
     frozenset({"failure", "activejob"}),
-    frozenset({"client", "aio", "schedules"}),
+    frozenset({"client", "aio", "schedules", "delayed"}),
     frozenset({"worker", "scheduler", "plugins"}),
     frozenset({"views"}),
     frozenset({"cli", "demo", "__main__", "__init__"}),

@@ -31,7 +31,7 @@ from resque_compat.devserver import RedisServerProcess
 from resque_compat.errors import DecodeError
 from resque_compat.job import UNREADABLE_PAYLOAD_CLASS, PayloadError
 from resque_compat.keys import Keys
-from resque_compat.store.lifecycle import Reserved
+from resque_compat.store.lifecycle import Ending, QueueList, Reserved
 from resque_compat.worker import QueueSelector, Worker, WorkerSettings
 from resque_compat.worker.runner import JobResult, perform, read_payload
 from tests.chaos.jobs import CHAOS_QUEUE, RAN_KEY
@@ -372,7 +372,9 @@ def _reserve(fixture: tuple[redis.Redis, Worker], raw: bytes) -> bytes:
     client, worker = fixture
     client.delete(KEYS.queue(CHAOS_QUEUE), KEYS.worker(worker.id))
     client.rpush(KEYS.queue(CHAOS_QUEUE), raw)
-    reserved = worker.driver.run(worker.ops.reserve([CHAOS_QUEUE], "2026-11-28T06:52:30Z"))
+    reserved = worker.driver.run(
+        worker.ops.reserve(QueueList((CHAOS_QUEUE,)), "2026-11-28T06:52:30Z")
+    )
     assert isinstance(reserved, Reserved) and reserved.raw == raw
     job = worker.readable(reserved, read_payload(raw))
     record = client.get(KEYS.worker(worker.id))
@@ -442,10 +444,17 @@ def record_failure(redis_server: RedisServerProcess) -> Iterator[Any]:
         WorkerSettings(QueueSelector.parse(CHAOS_QUEUE)), RedisSettings.from_url(redis_server.url)
     )
 
+    queues = QueueList((CHAOS_QUEUE,))
+    run_at = "2026-11-28T06:52:30Z"
+
     def record(raw: bytes) -> dict[str, Any]:
-        client.delete(KEYS.failed())
-        reserved = Reserved(CHAOS_QUEUE, raw, b"")
-        worker.record_failure(reserved, JobResult(False, "PayloadError", "refused"))
+        client.delete(KEYS.failed(), KEYS.queue(CHAOS_QUEUE), KEYS.worker(worker.id))
+        client.rpush(KEYS.queue(CHAOS_QUEUE), raw)
+        reserved = worker.driver.run(worker.ops.reserve(queues, run_at))
+        assert isinstance(reserved, Reserved)
+        push = worker.record_failure(reserved, JobResult(False, "PayloadError", "refused"))
+        ending = Ending(failure=push, count_failed=True, reserve_next=False)
+        worker.driver.run(worker.ops.done_and_reserve(reserved, queues, run_at, ending))
         [stored] = client.lrange(KEYS.failed(), 0, -1)
         document: dict[str, Any] = codec.decode(stored)
         return document

@@ -205,6 +205,37 @@ def test_term_child_gives_the_job_a_term_exception(redis_url: str, raw_redis: re
     assert (record["exception"], record["error"]) == ("Resque::TermException", "SIGTERM")
 
 
+def test_term_child_without_fork_raises_term_exception_in_the_job(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    """Ruby's shutdown! raises Resque::TermException in the job when it does not fork."""
+    Resque.from_url(redis_url).enqueue_to("compat", "Slow", 30)
+    with PythonWorker(redis_url, "compat", "--no-fork", "--term-child") as worker:
+        worker_id = worker.wait_registered()
+        wait_for(lambda: raw_redis.get(f"resque:worker:{worker_id}"), what="the job to start")
+        worker.signal(signal.SIGTERM)
+        assert worker.wait(timeout=10) == 0, worker.output()
+    [record] = failures(raw_redis)
+    assert (record["exception"], record["error"]) == ("Resque::TermException", "SIGTERM")
+    assert record["backtrace"] and record["payload"] == {"class": "Slow", "args": [30]}
+    assert raw_redis.get("resque:stat:failed") == b"1"
+    assert raw_redis.get("resque:stat:processed") == b"1"
+    assert performed(raw_redis) == [] and raw_redis.smembers("resque:workers") == set()
+
+
+def test_term_without_fork_or_term_child_lets_the_job_end(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    Resque.from_url(redis_url).enqueue_to("compat", "Slow", 1, "end")
+    with PythonWorker(redis_url, "compat", "--no-fork") as worker:
+        worker_id = worker.wait_registered()
+        wait_for(lambda: raw_redis.get(f"resque:worker:{worker_id}"), what="the job to start")
+        worker.signal(signal.SIGTERM)
+        assert worker.wait() == 0, worker.output()
+    assert [p["args"] for p in performed(raw_redis)] == [[1, "end"]]
+    assert failures(raw_redis) == []
+
+
 def test_usr2_pauses_and_cont_resumes(redis_url: str, raw_redis: redis.Redis) -> None:
     client = Resque.from_url(redis_url)
     with PythonWorker(redis_url, "compat", "--interval", "1") as worker:
@@ -263,6 +294,25 @@ def test_queue_priority_and_globs(redis_url: str, raw_redis: redis.Redis) -> Non
     order = [p["args"][0] for p in performed(raw_redis)]
     assert order == ["critical", "Beta", "alpha", "file_b", "zebra"]
     assert raw_redis.llen("resque:queue:low") == 1
+
+
+@pytest.mark.parametrize("queues", ["*", "q*", "*,!old"])
+def test_a_busy_worker_resolves_its_queue_patterns_on_every_reserve(
+    redis_url: str, raw_redis: redis.Redis, queues: str
+) -> None:
+    """Ruby resolves ``*``, globs and ``!skip`` on every reserve: a job on a new queue that
+    sorts first runs next, not after the backlog of the queue already known."""
+    client = Resque.from_url(redis_url)
+    client.enqueue_many("qold", "Noop", [[i] for i in range(3000)])
+    client.enqueue_many("old", "Noop", [[i] for i in range(10)])
+    with PythonWorker(redis_url, queues, "--interval", "0") as worker:
+        wait_for(lambda: int(raw_redis.get("resque:stat:processed") or 0) >= 20, what="busy")
+        client.enqueue_to("qa_new", "RecordArgs", "new queue")
+        wait_for(lambda: performed(raw_redis), what="the new queue's job")
+        left = raw_redis.llen("resque:queue:qold")
+        worker.signal(signal.SIGQUIT)
+        assert worker.wait() == 0, worker.output()
+    assert left > 1000, f"the new queue's job ran after {3000 - left} jobs of the old queue"
 
 
 def test_queue_selector_matches_ruby() -> None:

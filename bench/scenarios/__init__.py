@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..context import Context
-from . import commands, enqueue, idle, latency, payloads, redis_cpu, rss, rtt, throughput
+from . import (
+    commands,
+    enqueue,
+    idle,
+    latency,
+    payloads,
+    redis_cpu,
+    rss,
+    rtt,
+    scheduler,
+    throughput,
+)
 
 Scenario = Callable[[Context], None]
 
@@ -21,4 +32,5 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "payloads": (payloads.run, "enqueue and worker throughput with 1 KiB and 100 KiB args"),
     "redis-cpu": (redis_cpu.run, "the Redis server's CPU per job: workers and producers"),
     "fleet": (redis_cpu.run_fleet, "1, 4, 16 worker processes: jobs/s, Redis CPU, ceiling"),
+    "scheduler": (scheduler.run, "delayed jobs: lateness, moving due jobs, enqueue_in"),
 }

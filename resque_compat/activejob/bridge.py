@@ -135,8 +135,10 @@ class ActiveJobBridge(JobSpec):
         priority: int | None = None,
         job_id: str | None = None,
         enqueued_at: datetime | None = None,
+        scheduled_at: datetime | None = None,
     ) -> dict[str, Any]:
-        """The job data ``perform_later`` writes (``job_id`` and ``enqueued_at``: fresh)."""
+        """The job data ``perform_later`` writes (``job_id`` and ``enqueued_at``: fresh;
+        ``scheduled_at`` for ``set(wait:)`` from Rails 7.1 on)."""
         settings = self.settings
         options = JobDataOptions(
             queue=queue if queue is not None else self.queue_for(job_class),
@@ -148,6 +150,7 @@ class ActiveJobBridge(JobSpec):
             rails_version=settings.rails_version,
             symbol_keys=settings.symbol_keys,
             globalid_for=self.globalid_for,
+            scheduled_at=scheduled_at,
         )
         return build_job_data(job_class, args, kwargs, options)
 

@@ -12,11 +12,13 @@ from .. import __version__
 from ..connection import RedisSettings, redact
 from ..errors import ConfigurationError
 from .context import pass_settings, redis_options
+from .delayed import delayed
 from .demo import demo
 from .failed import failed
 from .metrics import metrics
 from .ops import dequeue, enqueue, info, pause, peek, queues, remove_queue, resume, stats
 from .schedule import schedule
+from .scheduler import scheduler
 from .top import top
 from .work import work
 from .workers import workers
@@ -64,4 +66,6 @@ main.add_command(resume)
 main.add_command(stats)
 main.add_command(failed)
 main.add_command(workers)
+main.add_command(scheduler)
+main.add_command(delayed)
 main.add_command(schedule)

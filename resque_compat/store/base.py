@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from importlib.resources import files
 from typing import Any, Generic, TypeVar
 
 import redis
@@ -65,9 +66,15 @@ class Script:
     def sha(self) -> str:
         return hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest()
 
-    def call(self, keys: Sequence[str], args: Sequence[Arg]) -> Batch[Any]:
+    def call(self, keys: Sequence[str | bytes], args: Sequence[Arg]) -> Batch[Any]:
         command: Command = ("EVALSHA", self.sha, len(keys), *keys, *args)
         return Batch((command,), lambda replies: replies[0], self)
+
+
+def lua_source(name: str) -> str:
+    """A script of ``store/scripts/``, read once when the module defining it is imported:
+    kept as ``.lua`` files so that they read, diff and lint as Lua."""
+    return (files(__package__) / "scripts" / f"{name}.lua").read_text(encoding="utf-8")
 
 
 def _script_to_load(batch_: Batch[Any], error: NoScriptError) -> str:
@@ -204,6 +211,18 @@ def _as_bytes(commands: tuple[Command, ...]) -> tuple[Command, ...]:
 
 def _arg_bytes(arg: Arg) -> Arg:
     return arg.encode("utf-8", "surrogateescape") if isinstance(arg, str) else arg
+
+
+_REFUSALS = ("OOM ", "READONLY ", "MISCONF ")
+
+
+def refuses_writes(error: BaseException) -> bool:
+    """Whether Redis is up but refusing writes: at ``maxmemory`` with ``noeviction`` (OOM),
+    a replica (READONLY, as a client may briefly see after a failover), or unable to persist
+    (MISCONF). Such a write had no effect and can be sent again once Redis accepts writes."""
+    if isinstance(error, (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError)):
+        return True
+    return isinstance(error, ResponseError) and str(error).startswith(_REFUSALS)
 
 
 def server_time() -> Operation[float]:

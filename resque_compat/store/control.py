@@ -16,21 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..keys import Keys
-from .base import Operation, Script, as_int, batch, one, text
+from .base import Operation, Script, as_int, batch, lua_source, one, text
 
 PAUSED_VALUE = "true"
 
-# KEYS: pruning_dead_workers_in_progress. ARGV: the holder's id.
-# Deletes the lock only while it still names that holder: once it has expired and someone
-# else holds it, it is theirs.
-_RELEASE_LOCK = Script(
-    """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-)
+_RELEASE_LOCK = Script(lua_source("release_lock"))
 
 
 @dataclass(frozen=True)

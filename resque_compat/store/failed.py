@@ -17,25 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..keys import Keys
-from .base import Batch, Operation, Script, as_int, batch, one, texts
+from .base import Batch, Operation, Script, as_int, batch, lua_source, one, texts
 
-# KEYS: the failure list, the queues set, the job queue. ARGV: the index the record was
-# listed at, its exact bytes, the record with retried_at, the queue's name, the payload.
-# The record is looked for where it was listed, then wherever it moved (LPOS); a record
-# that changed or is gone is left alone and nothing is enqueued.
-_REQUEUE_EXACT = Script(
-    """
-local index = tonumber(ARGV[1])
-if redis.call('LINDEX', KEYS[1], index) ~= ARGV[2] then
-  index = redis.call('LPOS', KEYS[1], ARGV[2])
-  if not index then return 0 end
-end
-redis.call('LSET', KEYS[1], index, ARGV[3])
-redis.call('SADD', KEYS[2], ARGV[4])
-redis.call('RPUSH', KEYS[3], ARGV[5])
-return 1
-"""
-)
+_REQUEUE_EXACT = Script(lua_source("requeue_exact"))
 
 
 @dataclass(frozen=True)

@@ -8,100 +8,29 @@ same commands Ruby sends (GET pause-all-workers, LPOP per queue, SET worker:<id>
 keys every other tool sees are unchanged. Finishing a job and reserving the next one share
 one script call, so a busy worker needs one round trip per job (Ruby needs five).
 
-Waiting for work without polling uses ``BLMOVE q q LEFT LEFT``: it blocks until the queue
-has an element, then moves the head back onto the head of the same list. The list is left
-exactly as it was, nothing is ever held outside Redis, and the worker then reserves with
-the script.
+Waiting for work without polling is ``waiting``'s: it leaves the queues as they were.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .. import codec
 from ..errors import DecodeError, EncodeError
-from ..keys import Keys
-from .base import Operation, Script, batch, one, text, texts
+from ..keys import FAILED, PROCESSED, Keys
+from .base import Operation, Script, batch, lua_source, one, text, texts
 
 PAUSED = b"paused"
 
-# KEYS: pause-all-workers, worker:<id>, queue:<q1>, queue:<q2>, ...
-# ARGV: run_at, then for each queue its name as a JSON string (written by our codec).
-# Returns {index, payload, record} for the first queue that had a job (index 0: the job
-# already recorded in worker:<id>, so a retried call never takes a second job), "paused",
-# or nil.
-_RESERVE_BODY = """
--- Whether a payload can go into the record as it is: JSON by a strict reading (no NaN, hex
--- or leading zeros, which cjson reads by default; no NUL, where cjson stops reading).
--- Anything else goes in as a JSON string. Raw tab, CR and LF are looked for (fast, plain
--- finds): cjson accepts them inside strings, Ruby's parser does not. Rarer control
--- characters are left to the worker, which rewrites such a record right after it reserved
--- (``Worker.readable``): a pattern scan of every payload costs milliseconds at 100 KB.
-local function embeddable(raw)
-  for _, byte in ipairs({0, 9, 10, 13}) do
-    if string.find(raw, string.char(byte), 1, true) then
-      return false
-    end
-  end
-  local lenient = cjson.decode_invalid_numbers()
-  cjson.decode_invalid_numbers(false)
-  local ok = pcall(cjson.decode, raw)
-  cjson.decode_invalid_numbers(lenient)
-  return ok
-end
-local current = redis.call('GET', KEYS[2])
-if current then
-  return {0, '', current}
-end
-local pause = redis.call('GET', KEYS[1])
-if pause and string.lower(string.match(pause, '^%s*(.-)%s*$')) == 'true' then
-  return 'paused'
-end
-for i = 3, #KEYS do
-  local raw = redis.call('LPOP', KEYS[i])
-  if raw then
-    local payload = raw
-    if not embeddable(raw) then
-      payload = cjson.encode(raw)
-    end
-    local record = '{"queue":' .. ARGV[i - 1] .. ',"run_at":"' .. ARGV[1] ..
-      '","payload":' .. payload .. '}'
-    redis.call('SET', KEYS[2], record)
-    return {i - 2, raw, record}
-  end
-end
-return false
-"""
-
-RESERVE = Script(_RESERVE_BODY)
-
-# KEYS: as RESERVE, then stat:processed, stat:processed:<id> (appended at the end).
-# ARGV: as RESERVE, then the worker:<id> record of the job being finished, then "1" when
-# the next job should be reserved, "0" to only finish. Finishing is Ruby's pipelined
-# DEL worker:<id> + INCRBY stat:processed 1 + INCRBY stat:processed:<id> 1 (a failed job
-# counts as processed too), done only while worker:<id> still holds that job, so that a
-# call repeated after a lost reply neither counts twice nor drops the next job.
-DONE_AND_RESERVE = Script(
-    """
-local n = #KEYS
-local finishing = ARGV[#ARGV - 1]
-if redis.call('GET', KEYS[2]) == finishing then
-  redis.call('DEL', KEYS[2])
-  redis.call('INCRBY', KEYS[n - 1], 1)
-  redis.call('INCRBY', KEYS[n], 1)
-end
-KEYS[n] = nil
-KEYS[n - 1] = nil
-if ARGV[#ARGV] ~= '1' then
-  return false
-end
-"""
-    + _RESERVE_BODY
-)
+# The scripts and their KEYS/ARGV contracts are in ``scripts/*.lua``. Finishing a job and
+# reserving the next is one script: finish.lua's body followed by reserve.lua's.
+RESERVE = Script(lua_source("reserve"))
+DONE_AND_RESERVE = Script(lua_source("finish") + lua_source("reserve"))
+REPLACE_RECORD = Script(lua_source("replace_record"))
+RELEASE = Script(lua_source("release"))
 
 
 @dataclass(frozen=True)
@@ -113,27 +42,59 @@ class Reserved:
     record: bytes
 
 
-def _read_reserve(reply: Any, queues: Sequence[str]) -> Reserved | str | None:
+@dataclass(frozen=True)
+class QueueList:
+    """The queues to reserve from, in priority order, and, for a list resolved from ``*``,
+    globs or ``!skip`` patterns, the ``queues`` set it was resolved from (None when static).
+    The reserve script checks that set on every call, as Ruby resolves on every reserve."""
+
+    names: tuple[str, ...]
+    known: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class QueuesChanged:
+    """The ``queues`` set differs from the one the list was resolved from: resolve again."""
+
+    known: tuple[str, ...]
+
+
+ReserveReply = Reserved | QueuesChanged | str | None
+
+
+@dataclass(frozen=True)
+class FailurePush:
+    """A failure record for a list the finishing script pushes it to: the list's bare name
+    (``failed``, ``<queue>_failed``), the record's bytes, and whether the name goes into
+    ``failed_queues`` first (RedisMultiQueue). Pushed in the script, guarded by
+    ``worker:<id>`` like the counters, a retried finish cannot record the failure twice."""
+
+    list_name: str
+    record: bytes
+    registered: bool = False
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a job ends: the failure record to push (None: none, or already saved by another
+    backend), whether it counts in ``stat:failed``, whether to reserve the next job."""
+
+    failure: FailurePush | None = None
+    count_failed: bool = False
+    reserve_next: bool = True
+
+
+def _read_reserve(reply: Any, queues: QueueList) -> ReserveReply:
     if reply is None:
         return None
     if reply == PAUSED:
         return "paused"
+    if int(reply[0]) == -1:
+        return QueuesChanged(tuple(texts(reply[1:])))
     index, raw, record = reply
     if int(index) == 0:
         return _resumed(record)
-    return Reserved(queues[int(index) - 1], raw, record)
-
-
-# KEYS: worker:<id>. ARGV: the record expected there, its replacement.
-REPLACE_RECORD = Script(
-    """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-"""
-)
+    return Reserved(queues.names[int(index) - 1], raw, record)
 
 
 def worker_record(queue: str, run_at: str, payload: Any) -> bytes:
@@ -196,41 +157,35 @@ class LifecycleOps:
             ("SET", self.keys.worker_started(self.worker_id), started),
         )
 
-    def _reserve_keys(self, queues: Sequence[str]) -> tuple[str, ...]:
-        return _reserve_keys(self.keys, self.worker_id, tuple(queues))
-
-    def reserve(self, queues: Sequence[str], run_at: str) -> Operation[Reserved | str | None]:
+    def reserve(self, queues: QueueList, run_at: str) -> Operation[ReserveReply]:
         """Pop the first job in priority order and record it, in one script call."""
-        names = _queue_names_json(tuple(queues))
-        reply = yield RESERVE.call(self._reserve_keys(queues), [run_at, *names])
+        keys = _reserve_keys(self.keys, self.worker_id, queues.names)
+        reply = yield RESERVE.call(keys, [run_at, *_reserve_args(queues)])
         return _read_reserve(reply, queues)
 
     def done_and_reserve(
-        self,
-        finished: Reserved,
-        queues: Sequence[str],
-        run_at: str,
-        reserve: bool,
-    ) -> Operation[Reserved | str | None]:
-        """Finish the current job (Ruby's done_working) and reserve the next, in one call."""
-        keys = _done_and_reserve_keys(self.keys, self.worker_id, tuple(queues))
-        names = _queue_names_json(tuple(queues))
-        args = [run_at, *names, finished.record, "1" if reserve else "0"]
+        self, finished: Reserved, queues: QueueList, run_at: str, ending: Ending
+    ) -> Operation[ReserveReply]:
+        """Finish the current job as ``ending`` says (its failure record, Ruby's ``failed!``,
+        ``done_working``) and reserve the next, in one call that is safe to repeat."""
+        push = ending.failure or FailurePush("", b"")
+        failures = self.keys.failed_list(push.list_name) if push.list_name else self.keys.failed()
+        keys = (
+            *_done_and_reserve_keys(self.keys, self.worker_id, queues.names),
+            failures,
+            self.keys.failed_queues(),
+        )
+        args = [
+            run_at,
+            *_reserve_args(queues),
+            finished.record,
+            push.record,
+            push.list_name if push.registered else "",
+            "1" if ending.count_failed else "0",
+            "1" if ending.reserve_next else "0",
+        ]
         reply = yield DONE_AND_RESERVE.call(keys, args)
         return _read_reserve(reply, queues)
-
-    def wait_for_work(self, queue: str, timeout: float) -> Operation[bool]:
-        """Block until ``queue`` has a job (or the timeout passes), leaving it untouched."""
-        key = self.keys.queue(queue)
-        reply = yield one(("BLMOVE", key, key, "LEFT", "LEFT", timeout))
-        return reply is not None
-
-    def count_failed(self) -> Operation[None]:
-        """Ruby's ``failed!``: the fleet's and this worker's failure counters."""
-        yield batch(
-            ("INCRBY", self.keys.stat("failed"), 1),
-            ("INCRBY", self.keys.worker_stat("failed", self.worker_id), 1),
-        )
 
     def unregister(self) -> Operation[None]:
         """Ruby's pipelined unregister: registry, job, start time, heartbeat, own stats."""
@@ -241,6 +196,16 @@ class LifecycleOps:
         record = worker_record(job.queue, _run_at_of(job.record), payload)
         yield REPLACE_RECORD.call([self.keys.worker(self.worker_id)], [job.record, record])
         return Reserved(job.queue, job.raw, record)
+
+    def release(self, job: Reserved) -> Operation[bool]:
+        """Give back a job reserved and never started: head of its queue, record removed.
+
+        Ruby pops a job only when it is about to run it; a worker stopping between our
+        reserve and the run must leave the job where Ruby would have left it.
+        """
+        keys = [self.keys.worker(self.worker_id), self.keys.queue(job.queue)]
+        reply = yield RELEASE.call(keys, [job.record, job.raw])
+        return bool(reply)
 
     def current_job(self) -> Operation[Any]:
         """``worker:<id>`` decoded: the job this worker has recorded as in flight (its text
@@ -253,28 +218,35 @@ class LifecycleOps:
         except DecodeError:
             return reply.decode("utf-8", "surrogateescape")
 
-    def known_queues(self) -> Operation[list[str]]:
-        return texts((yield one(("SMEMBERS", self.keys.queues()))))
-
 
 @functools.lru_cache(maxsize=8)
 def _reserve_keys(keys: Keys, worker_id: str, queues: tuple[str, ...]) -> tuple[str, ...]:
     """Built once per queue list: a busy worker needs them once per job."""
-    return (keys.pause_all(), keys.worker(worker_id), *(keys.queue(q) for q in queues))
+    return (
+        keys.pause_all(),
+        keys.worker(worker_id),
+        keys.queues(),
+        *(keys.queue(q) for q in queues),
+    )
 
 
 @functools.lru_cache(maxsize=8)
-def _queue_names_json(queues: tuple[str, ...]) -> tuple[bytes, ...]:
-    """Queue names as JSON strings for the record the script builds (our codec's bytes)."""
-    return tuple(codec.encode(name) for name in queues)
+def _reserve_args(queues: QueueList) -> tuple[str | bytes, ...]:
+    """The known set (its size, -1 when static, then its names), then the queue names as
+    JSON strings for the record the script builds (our codec's bytes)."""
+    known = () if queues.known is None else queues.known
+    count = -1 if queues.known is None else len(known)
+    return (str(count), *known, *(codec.encode(name) for name in queues.names))
 
 
 @functools.lru_cache(maxsize=8)
 def _done_and_reserve_keys(keys: Keys, worker_id: str, queues: tuple[str, ...]) -> tuple[str, ...]:
     return (
         *_reserve_keys(keys, worker_id, queues),
-        keys.stat("processed"),
-        keys.worker_stat("processed", worker_id),
+        keys.stat(PROCESSED),
+        keys.worker_stat(PROCESSED, worker_id),
+        keys.stat(FAILED),
+        keys.worker_stat(FAILED, worker_id),
     )
 
 
@@ -285,8 +257,8 @@ def unregister_worker(keys: Keys, worker_id: str) -> Operation[None]:
         ("DEL", keys.worker(worker_id)),
         ("DEL", keys.worker_started(worker_id)),
         ("HDEL", keys.heartbeats(), worker_id),
-        ("DEL", keys.worker_stat("processed", worker_id)),
-        ("DEL", keys.worker_stat("failed", worker_id)),
+        ("DEL", keys.worker_stat(PROCESSED, worker_id)),
+        ("DEL", keys.worker_stat(FAILED, worker_id)),
     )
 
 

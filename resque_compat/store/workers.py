@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..keys import Keys
+from ..keys import FAILED, PROCESSED, Keys
 from .base import Operation, as_int, one, text, texts
 
 
@@ -64,8 +64,8 @@ class WorkerOps:
         for wid in worker_ids:
             keys += [
                 self.keys.worker_started(wid),
-                self.keys.worker_stat("processed", wid),
-                self.keys.worker_stat("failed", wid),
+                self.keys.worker_stat(PROCESSED, wid),
+                self.keys.worker_stat(FAILED, wid),
             ]
         replies = yield one(("MGET", *keys))
         return {

@@ -2,10 +2,13 @@
 
 Startup (Ruby's order): title ``resque: Starting``, signal handlers, remove the old
 heartbeat, first heartbeat, prune dead workers under the lock, ``before_first_fork``,
-register. Then, per job: atomic reserve (see ``store.lifecycle``), run (forked or not),
-record a failure if any, then finish it and reserve the next in one script call. When no
-queue has work the worker blocks on Redis (``waiting``) instead of sleeping. At the end:
-unregister (a job still recorded becomes a ``Resque::DirtyExit``) and ``worker_exit``.
+register. Then, per job: atomic reserve (see ``store.lifecycle``), run it (``execution``:
+forked or not, with the stop rules), record a failure if any, then finish it and reserve
+the next in one script call. When no queue has work the worker blocks on Redis
+(``waiting``) instead of sleeping. Signals are
+acted on before every reserve; a job reserved but never started when the worker stops goes
+back to the head of its queue. At the end: unregister (a job still recorded, i.e. one that
+was running, becomes a ``Resque::DirtyExit``) and ``worker_exit``.
 """
 
 from __future__ import annotations
@@ -25,15 +28,27 @@ from .. import timefmt
 from ..connection import RedisSettings
 from ..failure import Failure, FailureBackend, RedisBackend
 from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
-from ..store import SyncDriver
-from ..store.lifecycle import LifecycleOps, Reserved, embeds
+from ..store import Operation, SyncDriver
+from ..store.base import refuses_writes
+from ..store.lifecycle import (
+    Ending,
+    FailurePush,
+    LifecycleOps,
+    QueueList,
+    QueuesChanged,
+    Reserved,
+    ReserveReply,
+    embeds,
+)
+from ..store.waiting import QueueWaiter
 from . import runner
+from .execution import Execution, WhileBusy
+from .failing import list_push
 from .heartbeat import Heartbeat
 from .proctitle import ProcessTitles
 from .pruning import Pruner, in_flight_failure
 from .settings import WorkerHooks, WorkerSettings, default_worker_hooks
-from .signals import Action, SignalInbox, reset_for_child
-from .waiting import IdleWaiter
+from .signals import Action, SignalInbox
 
 log = logging.getLogger("resque_compat.worker")
 
@@ -41,6 +56,7 @@ Reservation = Reserved | str | None
 """What a reserve returns: a job, ``"paused"`` (pause-all-workers is set), or nothing."""
 
 REDIS_RETRY_MAX = 30.0
+KILLED_CHILD = "Child process received unhandled signal"
 T = TypeVar("T")
 
 
@@ -76,11 +92,18 @@ class Worker:
         self.titles = ProcessTitles(settings.resque_version, settings.procline_prefix)
         self.inbox = SignalInbox(settings.shutdown.graceful_term)
         self.heartbeat = Heartbeat(self.driver, self.ops, settings.heartbeat_interval)
-        self.waiter = IdleWaiter(self.client, self.keys)
+        self.waiter = QueueWaiter(self.client, self.keys)
         self.state = RunState()
-        self._queues: list[str] = []
-        self._exiting: list[runner.Child] = []
-        self._standby: runner.Standby | None = None
+        # A dynamic list starts empty, resolved from an empty set: the first reserve finds
+        # the queues set changed and sends it back to be resolved.
+        dynamic = settings.queues.dynamic
+        self._queues = QueueList((), ()) if dynamic else QueueList(settings.queues.patterns)
+        busy = WhileBusy(self.heartbeat.beat_if_due, self._apply, self._wait_budget)
+        self.execution = Execution(
+            settings, self.registry, self.hooks, self.titles, self.inbox, busy
+        )
+        self._held: Reserved | None = None
+        """A job reserved and not started yet: given back, not failed, if the worker stops."""
 
     # -- the whole life ---------------------------------------------------------------
 
@@ -100,14 +123,19 @@ class Worker:
             self.close()
 
     def startup(self) -> None:
+        """Ruby's startup. A Redis that refuses writes (OOM, a replica) is waited for; one
+        that cannot be reached fails the start, as Ruby's does."""
         self.titles.starting()
         self.inbox.install()
-        self.driver.run(self.ops.remove_heartbeat())
+        writes = self._with_write_retry
+        writes(lambda: self.driver.run(self.ops.remove_heartbeat()))
         self.heartbeat.beat()
-        if self.driver.run(self.ops.acquire_pruning_lock(int(self.settings.heartbeat_interval))):
-            self.prune_dead_workers()
+        lock_expiry = int(self.settings.heartbeat_interval)
+        if writes(lambda: self.driver.run(self.ops.acquire_pruning_lock(lock_expiry))):
+            writes(self.prune_dead_workers)
         self.hooks.run("before_first_fork")
-        self.driver.run(self.ops.register(timefmt.started()))
+        self.waiter.detect(self.driver)
+        writes(lambda: self.driver.run(self.ops.register(timefmt.started())))
         if self.settings.fork_per_job:
             # Objects that exist now are shared with every child; the collector must not
             # touch them there (each touch copies a page).
@@ -131,10 +159,11 @@ class Worker:
     def loop(self) -> None:
         reservation = self.reserve()
         while True:
-            self._reap_children()
+            self.execution.reap_exited()
             self.act_on_signals()
             self.heartbeat.beat_if_due()
             if self.state.shutdown:
+                self.give_back()
                 return
             if isinstance(reservation, Reserved):
                 reservation = self.process(reservation)
@@ -149,6 +178,7 @@ class Worker:
         """Ruby's unregister_worker: fail a job still recorded, then remove every trace."""
         self.heartbeat.stop()
         try:
+            self.give_back()
             job = self.driver.run(self.ops.current_job())
             if job:
                 failure = in_flight_failure(self.id, job)
@@ -159,15 +189,19 @@ class Worker:
         except redis.RedisError as redis_error:
             log.error("could not unregister %s: %s", self.id, redis_error)
 
-    def _reap_children(self, block: bool = False) -> None:
-        """Collect children that reported their job and then exited."""
-        self._exiting = [child for child in self._exiting if not child.reap(block)]
+    def give_back(self) -> None:
+        """Put a reserved, never started job back at the head of its queue (as Ruby, which
+        pops only what it runs, leaves it), if ``worker:<id>`` still holds it."""
+        held, self._held = self._held, None
+        if held is not None and held.queue:
+            self.driver.run(self.ops.release(held))
+
+    def _hold(self, reservation: Reservation) -> Reservation:
+        self._held = reservation if isinstance(reservation, Reserved) else None
+        return reservation
 
     def close(self) -> None:
-        if self._standby is not None:
-            self._standby.discard()
-            self._standby = None
-        self._reap_children(block=True)
+        self.execution.close()
         self.waiter.close()
         self.driver.close()
         self.inbox.close()
@@ -178,16 +212,21 @@ class Worker:
     def process(self, job: Reserved) -> Reservation:
         """Run one reserved job, record how it ended, finish it and reserve the next."""
         self.state.idle = False
+        self._held = None
         payload = runner.read_payload(job.raw)
         job = self.readable(job, payload)
-        result = self.run(job, payload)
-        if not result.ok:
-            self.record_failure(job, result)
-        reserve_next = not (self.state.shutdown or self.state.paused)
-        return self._with_redis_retry(
-            lambda: self.driver.run(
-                self.ops.done_and_reserve(job, self._queues, timefmt.run_at(), reserve_next)
-            )
+        log.info("got: (Job{%s} | %s)", job.queue, runner.class_name_of(payload))
+        result = self.execution.run(job, payload, self._queues.names)
+        push = None if result.ok else self.record_failure(job, result)
+        self.act_on_signals()
+        ending = Ending(
+            failure=push,
+            # Ruby counts failed! for every failure but a child killed by a signal.
+            count_failed=not result.ok and not result.error.startswith(KILLED_CHILD),
+            reserve_next=not (self.state.shutdown or self.state.paused),
+        )
+        return self._reserve_with(
+            lambda queues: self.ops.done_and_reserve(job, queues, timefmt.run_at(), ending)
         )
 
     def readable(self, job: Reserved, payload: Payload | PayloadError) -> Reserved:
@@ -204,88 +243,10 @@ class Worker:
             lambda: self.driver.run(self.ops.replace_record(job, replacement))
         )
 
-    def run(self, job: Reserved, payload: Payload | PayloadError) -> runner.JobResult:
-        class_name = runner.class_name_of(payload)
-        log.info("got: (Job{%s} | %s)", job.queue, class_name)
-        if not self.settings.fork_per_job:
-            self.titles.processing(job.queue, timefmt.epoch(), class_name)
-            return runner.perform(payload, self.registry)
-        self.hooks.run("before_fork", job)
-        child = self._start_child(job)
-        self.titles.forked(child.pid, timefmt.epoch())
-        self._prepare_standby()
-        return self.watch(child)
-
-    def _start_child(self, job: Reserved) -> runner.Child:
-        """The standby child forked earlier, given this job; else a child forked now."""
-        standby, self._standby = self._standby, None
-        child = standby.hand(runner.pack_job(job.queue, job.raw)) if standby else None
-        return child or runner.Child.start(lambda: self._in_child(job))
-
-    def _prepare_standby(self) -> None:
-        """Fork the next job's child while this one works. Not with before_fork hooks: Ruby
-        runs them with the job, before the fork."""
-        if self._standby is None and not self.hooks.hooks["before_fork"]:
-            self._standby = runner.Standby.start(self._in_standby, self._standby_started)
-
-    def _standby_started(self) -> None:
-        reset_for_child()
-        self.titles.waiting(self._queues)
-
-    def _in_standby(self, message: bytes) -> runner.JobResult:
-        queue, raw = runner.unpack_job(message)
-        return self._perform_in_child(Reserved(queue, raw, b""))
-
-    def _in_child(self, job: Reserved) -> runner.JobResult:
-        reset_for_child()
-        return self._perform_in_child(job)
-
-    def _perform_in_child(self, job: Reserved) -> runner.JobResult:
-        self.hooks.run("after_fork", job)
-        payload = runner.read_payload(job.raw)
-        self.titles.processing(job.queue, timefmt.epoch(), runner.class_name_of(payload))
-        return runner.perform(payload, self.registry)
-
-    def watch(self, child: runner.Child) -> runner.JobResult:
-        """Wait for the child, acting on signals and beating the heartbeat meanwhile."""
-        while not child.wait(self._wait_budget(), self.inbox.wakeup_fd):
-            self.heartbeat.beat_if_due()
-            for action in self.inbox.take():
-                self._act_while_busy(action, child)
-        reported = child.finish()
-        if reported is not None:
-            self._exiting.append(child)
-            return reported
-        child.reap(block=True)
-        return runner.JobResult(False, "Resque::DirtyExit", child.exit_message())
-
-    def _act_while_busy(self, action: Action, child: runner.Child) -> None:
-        self._apply(action)
-        if action is Action.KILL_CHILD or action is Action.IMMEDIATE:
-            self.stop_child(child)
-
-    def stop_child(self, child: runner.Child) -> None:
-        """Ruby's kill_child (SIGKILL) or, with TERM_CHILD, new_kill_child (TERM, then KILL)."""
-        shutdown = self.settings.shutdown
-        if not shutdown.term_child:
-            child.signal(9)
-            return
-        if shutdown.pre_shutdown_timeout > 0 and self._child_ends_within(
-            child, shutdown.pre_shutdown_timeout
-        ):
-            return
-        child.signal(15)
-        if not self._child_ends_within(child, shutdown.term_timeout):
-            child.signal(9)
-
-    def _child_ends_within(self, child: runner.Child, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if child.wait(min(0.1, deadline - time.monotonic()), self.inbox.wakeup_fd):
-                return True
-        return child.reported or child.reap()
-
-    def record_failure(self, job: Reserved, result: runner.JobResult) -> None:
+    def record_failure(self, job: Reserved, result: runner.JobResult) -> FailurePush | None:
+        """The failure record, for the finishing script to push when the backend is one of
+        Resque's Redis lists (so a retried finish cannot push it twice); any other backend
+        saves it now, retried while Redis is away (its save must be safe to repeat)."""
         failure = Failure(
             payload=payload_for_failure(job.raw),
             exception=result.exception,
@@ -296,28 +257,35 @@ class Worker:
             failed_at=timefmt.local_now(),
         )
         log.error("(Job{%s}) failed: %s: %s", job.queue, result.exception, result.error)
-        self._with_redis_retry(lambda: self.driver.run(self.failures.save(failure)))
-        if not result.error.startswith("Child process received unhandled signal"):
-            self._with_redis_retry(lambda: self.driver.run(self.ops.count_failed()))
+        push = list_push(self.failures, failure)
+        if push is None:
+            self._with_redis_retry(lambda: self.driver.run(self.failures.save(failure)))
+        return push
 
     # -- idle -------------------------------------------------------------------------
 
     def reserve(self) -> Reservation:
+        """Signals first (a stopping worker takes nothing), then one atomic reserve."""
+        self.act_on_signals()
+        if self.state.shutdown:
+            return None
         if self.state.paused:
             return "paused"
-        self._resolve_queues()
-        return self._with_redis_retry(
-            lambda: self.driver.run(self.ops.reserve(self._queues, timefmt.run_at()))
-        )
+        return self._reserve_with(lambda queues: self.ops.reserve(queues, timefmt.run_at()))
 
-    def _resolve_queues(self) -> None:
-        selector = self.settings.queues
-        if selector.dynamic:
-            known = self._with_redis_retry(lambda: self.driver.run(self.ops.known_queues()))
-            queues = selector.resolve(known)
-        else:
-            queues = list(selector.patterns)
-        self._queues = queues
+    def _reserve_with(
+        self, operation: Callable[[QueueList], Operation[ReserveReply]]
+    ) -> Reservation:
+        """Reserve with the current queue list; when the script reports that the ``queues``
+        set changed (``*``, globs, ``!skip``), resolve the list again and reserve with it."""
+        reply = self._with_redis_retry(lambda: self.driver.run(operation(self._queues)))
+        while isinstance(reply, QueuesChanged):
+            names = tuple(self.settings.queues.resolve(reply.known))
+            self._queues = QueueList(names, reply.known)
+            reply = self._with_redis_retry(
+                lambda: self.driver.run(self.ops.reserve(self._queues, timefmt.run_at()))
+            )
+        return self._hold(reply)
 
     def wait(self, reservation: Reservation) -> None:
         if reservation == "paused" or self.state.paused:
@@ -325,9 +293,9 @@ class Worker:
             self.inbox_wait(self._wait_budget())
             return
         self.became_idle()
-        self.titles.waiting(self._queues)
+        self.titles.waiting(self._queues.names)
         self._with_redis_retry(
-            lambda: self.waiter.wait(self._queues, self._wait_budget(), self.inbox.wakeup_fd)
+            lambda: self.waiter.wait(self._queues.names, self._wait_budget(), self.inbox.wakeup_fd)
         )
 
     def became_idle(self) -> None:
@@ -367,23 +335,43 @@ class Worker:
 
     # -- Redis outages ----------------------------------------------------------------
 
-    def _with_redis_retry(self, call: Callable[[], T]) -> T:
-        """Run a Redis call, retrying with backoff while Redis is unreachable.
+    def _with_write_retry(self, call: Callable[[], T]) -> T:
+        """``_with_redis_retry`` for a Redis refusing writes only; unreachable raises."""
+        return self._with_redis_retry(call, unreachable_too=False)
 
-        Every call retried here is safe to repeat: reserving is atomic (a lost reply leaves
-        the job recorded in ``worker:<id>``, where unregister or pruning finds it).
+    def _with_redis_retry(self, call: Callable[[], T], unreachable_too: bool = True) -> T:
+        """Run a Redis call, retrying with backoff while Redis is unreachable or refuses
+        writes (OOM at maxmemory, READONLY replica): one line when it starts, one when it
+        ends, so an outage of an hour does not flood the log.
+
+        A connection lost after a write was sent may have lost only its reply, so every call
+        retried here is safe to repeat: reserving, finishing (with the failure record of
+        Resque's two Redis backends and the counters) and the record rewrites are scripts
+        guarded by what ``worker:<id>`` holds; the rest are plain overwrites (SET, HSET,
+        SADD). Only another backend's ``save`` is repeated as it is (see ``failing``).
+        A refused write had no effect (a script is refused at its first write).
         """
-        delay = 0.1
+        delay, since = 0.1, 0.0
         while True:
             try:
-                return call()
-            except (redis.ConnectionError, redis.TimeoutError) as error:
-                log.warning("Redis unavailable (%s); retrying in %.1fs", error, delay)
+                result = call()
+            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as error:
+                refused = refuses_writes(error)
+                if not refused and (isinstance(error, redis.ResponseError) or not unreachable_too):
+                    raise
+                if not since:
+                    since = time.monotonic()
+                    what = "refuses writes" if refused else "unavailable"
+                    log.warning("Redis %s (%s); retrying with backoff", what, error)
                 self.inbox_wait(delay)
                 self.act_on_signals()
                 if self.state.shutdown and delay > 1:
                     raise
                 delay = min(delay * 2, REDIS_RETRY_MAX)
+            else:
+                if since:
+                    log.warning("Redis is back after %.1fs", time.monotonic() - since)
+                return result
 
 
 def _with_error(failure: Failure, error: BaseException) -> Failure:

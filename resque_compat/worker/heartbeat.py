@@ -32,15 +32,20 @@ class Heartbeat:
         self._next_due = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failing = False
 
     def beat(self) -> None:
         try:
             now = self.driver.run(server_time())
             self.driver.run(self.ops.heartbeat(timefmt.heartbeat(now)))
         except redis.RedisError as error:
-            log.warning("heartbeat failed (%s); retrying in %.0fs", error, RETRY_AFTER_ERROR)
+            # One line per outage: the worker's own retries say when Redis is back.
+            level = logging.DEBUG if self._failing else logging.WARNING
+            log.log(level, "heartbeat failed (%s); retrying in %.0fs", error, RETRY_AFTER_ERROR)
+            self._failing = True
             self._next_due = time.monotonic() + RETRY_AFTER_ERROR
             return
+        self._failing = False
         self._next_due = time.monotonic() + self.interval
 
     def seconds_until_due(self) -> float:

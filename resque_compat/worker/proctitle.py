@@ -8,6 +8,7 @@ of the fleet (configurable), or Ruby would unregister it while it runs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import setproctitle
@@ -29,7 +30,7 @@ class ProcessTitles:
         setproctitle.setproctitle(title)
         return title
 
-    def waiting(self, queues: list[str]) -> str:
+    def waiting(self, queues: Sequence[str]) -> str:
         return self._set(f"Waiting for {','.join(queues)}")
 
     def paused(self) -> str:

@@ -1,10 +1,11 @@
 """Which queues a worker polls, and in which order, exactly as Ruby resolves them.
 
 The list is the priority order. With a wildcard (``* ? [ ] { }``) or a ``!negation``
-anywhere in it, the list is dynamic: before each reservation it is matched against the
-``queues`` set (fnmatch, each match group in byte order, each name once, negated names
-left out), so only known queues are polled. A static list is polled as given, even names
-missing from the set.
+anywhere in it, the list is dynamic: it is matched against the ``queues`` set (fnmatch,
+each match group in byte order, each name once, negated names left out), so only known
+queues are polled, and matched again whenever the reserve script, which compares the set
+on every call, reports that it changed (Ruby resolves on every reserve). A static list is
+polled as given, even names missing from the set.
 """
 
 from __future__ import annotations

@@ -12,10 +12,13 @@ USR2     pause: reserve nothing until CONT          ``PAUSE``
 CONT     resume after USR2                          ``RESUME``
 =======  =========================================  ===========================================
 
-"Stop the job now" follows TERM_CHILD: without it the child gets SIGKILL at once; with it
-the worker waits RESQUE_PRE_SHUTDOWN_TIMEOUT for the job to end, sends SIGTERM (the job
-sees ``Resque::TermException``), waits RESQUE_TERM_TIMEOUT, then sends SIGKILL. A job
-stopped by a signal is recorded as a ``Resque::DirtyExit`` failure.
+"Stop the job now" follows TERM_CHILD. With fork per job: without TERM_CHILD the child gets
+SIGKILL at once; with it the worker waits RESQUE_PRE_SHUTDOWN_TIMEOUT for the job to end,
+sends SIGTERM (the job sees ``Resque::TermException``), waits RESQUE_TERM_TIMEOUT, then
+sends SIGKILL. A child killed by a signal is recorded as a ``Resque::DirtyExit`` failure.
+Without fork: with TERM_CHILD, ``Resque::TermException`` is raised inside the running job
+at once (``SignalInbox.raising_term``), as Ruby's ``shutdown!`` does, and recorded as that
+job's failure; without TERM_CHILD the job runs to its end, as Ruby has no child to kill.
 
 Handlers write one byte to a self-pipe (``signal.set_wakeup_fd``), so a worker blocked in
 ``select`` on Redis sockets or on its child wakes at once.
@@ -23,10 +26,12 @@ Handlers write one byte to a self-pipe (``signal.set_wakeup_fd``), so a worker b
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import signal
 from collections import deque
+from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
@@ -57,6 +62,7 @@ class SignalInbox:
         self.table = action_table(graceful_term)
         self.pending: deque[Action] = deque()
         self._previous: dict[signal.Signals, Any] = {}
+        self._raise_term = False
         self._read_fd, self._write_fd = os.pipe()
         os.set_blocking(self._read_fd, False)
         os.set_blocking(self._write_fd, False)
@@ -71,7 +77,21 @@ class SignalInbox:
         signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
 
     def _record(self, signum: int, _frame: FrameType | None) -> None:
-        self.pending.append(self.table[signal.Signals(signum)])
+        action = self.table[signal.Signals(signum)]
+        self.pending.append(action)
+        if self._raise_term and action is Action.IMMEDIATE:
+            self._raise_term = False  # later TERMs only record (Ruby ignores them)
+            raise TermException("SIGTERM")
+
+    @contextlib.contextmanager
+    def raising_term(self) -> Iterator[None]:
+        """While a job runs in this process with TERM_CHILD: a stop-now signal raises
+        ``TermException`` in it (the action is recorded too, so the worker then exits)."""
+        self._raise_term = True
+        try:
+            yield
+        finally:
+            self._raise_term = False
 
     def take(self) -> list[Action]:
         """The actions received since the last call, in order; drains the self-pipe.

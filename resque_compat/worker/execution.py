@@ -1,0 +1,170 @@
+"""Running one reserved job to its end, forked or not, honouring the stop rules.
+
+The loop asks one question, :meth:`Execution.run`: "run this job", and gets a
+:class:`~.runner.JobResult` back. Everything between lives here:
+
+- without fork, the job runs in this process; with TERM_CHILD a stop-now signal raises
+  ``Resque::TermException`` inside it (Ruby's ``shutdown!``);
+- with fork, ``before_fork`` runs, the standby child forked during the previous job gets
+  this one (else a child is forked now), the next standby is forked, and the child is
+  watched: heartbeat kept, signals acted on, and on TERM/INT/USR1 the child stopped by
+  Ruby's ``kill_child`` (SIGKILL) or, with TERM_CHILD, ``new_kill_child`` (wait
+  RESQUE_PRE_SHUTDOWN_TIMEOUT, SIGTERM, wait RESQUE_TERM_TIMEOUT, SIGKILL);
+- a child that ends without a result becomes a ``Resque::DirtyExit``;
+- children that reported are reaped later, off the job's critical path.
+
+``runner`` holds the mechanics (pipes, fork, the child's life); this module decides when.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .. import timefmt
+from ..job import JobRegistry, Payload, PayloadError
+from ..store.lifecycle import Reserved
+from . import runner
+from .proctitle import ProcessTitles
+from .settings import WorkerHooks, WorkerSettings
+from .signals import Action, SignalInbox, TermException, reset_for_child
+
+
+@dataclass(frozen=True)
+class WhileBusy:
+    """What the worker does while a forked job runs: keep its heartbeat (``tick``), act on
+    a signal (``apply``), and how long one wait may last before the next tick (``budget``)."""
+
+    tick: Callable[[], None]
+    apply: Callable[[Action], None]
+    budget: Callable[[], float]
+
+
+class Execution:
+    """Runs jobs one at a time, in this process or in a child each, as settings say."""
+
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        registry: JobRegistry,
+        hooks: WorkerHooks,
+        titles: ProcessTitles,
+        inbox: SignalInbox,
+        busy: WhileBusy,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.hooks = hooks
+        self.titles = titles
+        self.inbox = inbox
+        self.busy = busy
+        self._standby: runner.Standby | None = None
+        self._exiting: list[runner.Child] = []
+
+    def run(
+        self, job: Reserved, payload: Payload | PayloadError, waiting_for: Sequence[str]
+    ) -> runner.JobResult:
+        """Run ``job`` to its end and say how it ended. ``waiting_for`` is the queue list a
+        standby child shows in its title until it gets its job."""
+        if not self.settings.fork_per_job:
+            self.titles.processing(job.queue, timefmt.epoch(), runner.class_name_of(payload))
+            return self._perform_here(payload)
+        self.hooks.run("before_fork", job)
+        child = self._start_child(job)
+        self.titles.forked(child.pid, timefmt.epoch())
+        self._prepare_standby(waiting_for)
+        return self._watch(child)
+
+    def reap_exited(self, block: bool = False) -> None:
+        """Collect children that reported their job and then exited."""
+        self._exiting = [child for child in self._exiting if not child.reap(block)]
+
+    def close(self) -> None:
+        """Let the standby child go and wait for every child still exiting."""
+        if self._standby is not None:
+            self._standby.discard()
+            self._standby = None
+        self.reap_exited(block=True)
+
+    # -- without fork -----------------------------------------------------------------
+
+    def _perform_here(self, payload: Payload | PayloadError) -> runner.JobResult:
+        """With TERM_CHILD, TERM and INT raise ``Resque::TermException`` inside the job, as
+        Ruby's ``shutdown!`` does; without it the job runs to its end (no child to kill)."""
+        if not self.settings.shutdown.term_child:
+            return runner.perform(payload, self.registry)
+        try:
+            with self.inbox.raising_term():
+                return runner.perform(payload, self.registry)
+        except TermException as error:
+            return runner.failed(error)
+
+    # -- with fork --------------------------------------------------------------------
+
+    def _start_child(self, job: Reserved) -> runner.Child:
+        """The standby child forked earlier, given this job; else a child forked now."""
+        standby, self._standby = self._standby, None
+        child = standby.hand(runner.pack_job(job.queue, job.raw)) if standby else None
+        return child or runner.Child.start(lambda: self._in_child(job))
+
+    def _prepare_standby(self, waiting_for: Sequence[str]) -> None:
+        """Fork the next job's child while this one works. Not with before_fork hooks: Ruby
+        runs them with the job, before the fork."""
+        if self._standby is None and not self.hooks.hooks["before_fork"]:
+
+            def started() -> None:
+                reset_for_child()
+                self.titles.waiting(waiting_for)
+
+            self._standby = runner.Standby.start(self._in_standby, started)
+
+    def _in_standby(self, message: bytes) -> runner.JobResult:
+        queue, raw = runner.unpack_job(message)
+        return self._perform_in_child(Reserved(queue, raw, b""))
+
+    def _in_child(self, job: Reserved) -> runner.JobResult:
+        reset_for_child()
+        return self._perform_in_child(job)
+
+    def _perform_in_child(self, job: Reserved) -> runner.JobResult:
+        self.hooks.run("after_fork", job)
+        payload = runner.read_payload(job.raw)
+        self.titles.processing(job.queue, timefmt.epoch(), runner.class_name_of(payload))
+        return runner.perform(payload, self.registry)
+
+    def _watch(self, child: runner.Child) -> runner.JobResult:
+        """Wait for the child, acting on signals and beating the heartbeat meanwhile."""
+        while not child.wait(self.busy.budget(), self.inbox.wakeup_fd):
+            self.busy.tick()
+            for action in self.inbox.take():
+                self.busy.apply(action)
+                if action is Action.KILL_CHILD or action is Action.IMMEDIATE:
+                    self._stop_child(child)
+        reported = child.finish()
+        if reported is not None:
+            self._exiting.append(child)
+            return reported
+        child.reap(block=True)
+        return runner.JobResult(False, "Resque::DirtyExit", child.exit_message())
+
+    def _stop_child(self, child: runner.Child) -> None:
+        """Ruby's kill_child (SIGKILL) or, with TERM_CHILD, new_kill_child (TERM, then KILL)."""
+        shutdown = self.settings.shutdown
+        if not shutdown.term_child:
+            child.signal(9)
+            return
+        if shutdown.pre_shutdown_timeout > 0 and self._child_ends_within(
+            child, shutdown.pre_shutdown_timeout
+        ):
+            return
+        child.signal(15)
+        if not self._child_ends_within(child, shutdown.term_timeout):
+            child.signal(9)
+
+    def _child_ends_within(self, child: runner.Child, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if child.wait(min(0.1, deadline - time.monotonic()), self.inbox.wakeup_fd):
+                return True
+        return child.reported or child.reap()
