@@ -173,3 +173,24 @@ def retry_args_job(name: str, tries: int) -> None:
 def delay_list_job(*args: Any) -> None:
     _log_attempt("DelayListJob", args)
     raise RuntimeError("always")
+
+
+@retries.retry(limit=2, delay=60)
+@job("DelayedRetryJob", queue="retry")
+def delayed_retry_job(*args: Any) -> None:
+    _log_attempt("DelayedRetryJob", args)
+    raise RuntimeError("delayed attempt failed")
+
+
+@retries.retry(backoff=(0, 30, 90))
+@job("BackoffJob", queue="retry")
+def backoff_job(*args: Any) -> None:
+    _log_attempt("BackoffJob", args)
+    raise RuntimeError("backoff attempt failed")
+
+
+@retries.retry(retry_exceptions={RuntimeError: (10, 20)})
+@job("ExceptionDelayJob", queue="retry")
+def exception_delay_job(*args: Any) -> None:
+    _log_attempt("ExceptionDelayJob", args)
+    raise RuntimeError("exception delay failed")

@@ -211,3 +211,43 @@ class DelayListJob
     raise "always"
   end
 end
+
+# Delayed retries (resque-scheduler's delayed queue). A fixed delay: 60 s, 2 retries.
+class DelayedRetryJob
+  extend Resque::Plugins::Retry
+  extend RetryLog
+  @queue = :retry
+  @retry_limit = 2
+  @retry_delay = 60
+
+  def self.perform(*args)
+    log_attempt(*args)
+    raise "delayed attempt failed"
+  end
+end
+
+# ExponentialBackoff with its own strategy: retried at once, then after 30 s, then 90 s.
+class BackoffJob
+  extend Resque::Plugins::ExponentialBackoff
+  extend RetryLog
+  @queue = :retry
+  @backoff_strategy = [0, 30, 90]
+
+  def self.perform(*args)
+    log_attempt(*args)
+    raise "backoff attempt failed"
+  end
+end
+
+# Per-exception delays: a RuntimeError is retried after 10 s, then 20 s.
+class ExceptionDelayJob
+  extend Resque::Plugins::Retry
+  extend RetryLog
+  @queue = :retry
+  @retry_exceptions = { RuntimeError => [10, 20] }
+
+  def self.perform(*args)
+    log_attempt(*args)
+    raise "exception delay failed"
+  end
+end

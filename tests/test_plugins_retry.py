@@ -83,11 +83,38 @@ def test_the_exception_hash_sets_the_default_limit_and_what_is_retried() -> None
     assert RetryOptions(retry_exceptions=(OSError,)).exception_delays == {}
 
 
-def test_declarations_that_cannot_work_yet_are_refused() -> None:
-    with pytest.raises(ConfigurationError, match="per-exception delays"):
-        RetryOptions(retry_exceptions={TimeoutError: 30})
-    with pytest.raises(ConfigurationError, match="per-exception delays"):
-        RetryOptions(retry_exceptions={TimeoutError: [0, 60]})
+def test_delays_by_exception_attempt_and_backoff() -> None:
+    """Ruby's ``retry_delay``: the closest listed ancestor's entry, lists indexed by the
+    attempt (the last past the end, as ``delay[n] || delay.last``)."""
+    mapping = RetryOptions(retry_exceptions={OSError: [5, 10], TimeoutError: 30, KeyError: 0})
+    assert [mapping.delay_for(ConnectionError, n) for n in (0, 1, 7, -1)] == [5, 10, 10, 10]
+    assert mapping.delay_for(TimeoutError, 0) == 30 and mapping.delay_for(ValueError, 0) == 0
+    assert mapping.delay_for(None, 0) == 0
+    backoff = RetryOptions(backoff=(0, 60, 600))
+    assert [backoff.delay_for(KeyError, n) for n in range(5)] == [0, 60, 600, 600, 600]
+    assert backoff.retry_limit == 3
+    assert RetryOptions(delay=9).delay_for(KeyError, 3) == 9
+
+
+def test_a_recorded_exception_name_finds_its_delay() -> None:
+    """The failure backend knows the class by name only: it is looked up among the listed
+    classes and their subclasses."""
+
+    class Throttled(ConnectionError):
+        pass
+
+    retries = Retry(RedisSettings())
+    spec = JobRegistry().register_function("Net", lambda: None, "q")
+    retries.retry(retry_exceptions={OSError: [5, 10], LookupError: 3})(spec)
+    assert spec.retrying is not None
+    named = test_a_recorded_exception_name_finds_its_delay.__qualname__ + ".<locals>.Throttled"
+    assert spec.retrying.retry_delay(named, 1) == 10
+    assert spec.retrying.retry_delay("KeyError", 0) == 3
+    assert spec.retrying.retry_delay("Unheard", 0) == 0
+    assert Throttled.__qualname__ == named
+
+
+def test_declarations_that_cannot_work_are_refused() -> None:
     with pytest.raises(ConfigurationError, match="not both"):
         RetryOptions(retry_args=list, retry_args_for_exception=lambda error, *args: args)
     with pytest.raises(ConfigurationError, match="not both"):

@@ -16,9 +16,10 @@ together (two failures in Ruby and one in Python are three attempts):
   that are not) nor a ``retry_criteria`` check says to retry; ``ignore_exceptions`` give
   the attempt back (``DECR``).
 
-Delayed retries (a ``delay``, ``backoff`` or per-exception delay above 0) go through
-resque-scheduler's delayed queue, which this package does not write yet: such declarations
-are refused for now.
+A retry whose delay (``delay``, the ``backoff`` entry of the attempt, or the exception's
+entry in a ``retry_exceptions`` mapping) is above 0 goes through resque-scheduler's delayed
+queue, as ``enqueue_in_with_queue`` puts it there: ``{"class","args","queue"}`` due at now +
+delay (whole seconds); a scheduler (Ruby's or Python's) moves it to the queue when due.
 
 >>> retries = Retry(RedisSettings.from_url(url))
 >>> @retries.retry(limit=3, retry_exceptions=(TimeoutError,), give_up=alert)
@@ -29,14 +30,17 @@ are refused for now.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .. import codec
+from ..delayed import delayed_payload
 from ..errors import ConfigurationError
 from ..job import JobSpec
 from ..keys import retry_key_name
+from ..store.delayed import DelayedItem
 from ..store.plugins import RetryOps
 from .base import PluginRedis, SettingsSource, ruby_join
 
@@ -86,16 +90,6 @@ class RetryOptions:
                 "declare retry_args or retry_args_for_exception, not both (Ruby's "
                 "retry_args_for_exception replaces retry_args)"
             )
-        if self.delay > 0 or any(self.backoff or ()):
-            raise ConfigurationError(
-                "delayed retries need resque-scheduler's delayed queue, not supported yet: "
-                "use delay=0"
-            )
-        if any(_delays(value) for value in self.exception_delays.values()):
-            raise ConfigurationError(
-                "per-exception delays need resque-scheduler's delayed queue, not supported "
-                "yet: give each exception 0 (or a list of 0s, which sets the default limit)"
-            )
 
     @property
     def exception_delays(self) -> Mapping[type[BaseException], Delays]:
@@ -130,11 +124,46 @@ class RetryOptions:
             return list(self.retry_args(*args))
         return list(args)
 
+    def delay_for(self, error_class: type[BaseException] | None, attempt: int) -> int:
+        """``retry_delay(exception_class)``: seconds before attempt ``attempt + 1``.
 
-def _delays(value: Delays) -> list[int]:
-    """The non-zero delays of one ``retry_exceptions`` entry."""
-    values = [value] if isinstance(value, int) else list(value)
-    return [delay for delay in values if delay]
+        With ``retry_exceptions`` as a mapping and a class: the entry of the class or of its
+        closest ancestor listed (0 when none is), a list indexed by the attempt (its last
+        value past its end); with a ``backoff`` list (``ExponentialBackoff``, multiplicands
+        1.0), the same indexing whatever the exception; else ``delay``.
+        """
+        if error_class is not None and self.exception_delays:
+            listed = next((c for c in error_class.__mro__ if c in self.exception_delays), None)
+            return 0 if listed is None else _pick(self.exception_delays[listed], attempt)
+        if self.backoff:
+            return _pick(self.backoff, attempt)
+        return self.delay
+
+
+def _pick(delays: Delays, attempt: int) -> int:
+    """``delay[retry_attempt] || delay.last`` for a list; a number as it is."""
+    if isinstance(delays, int):
+        return delays
+    values = list(delays)
+    return values[attempt] if -len(values) <= attempt < len(values) else values[-1]
+
+
+def exception_class_named(
+    name: str, roots: Sequence[type[BaseException]]
+) -> type[BaseException] | None:
+    """The class a failure record names, among ``roots`` and their subclasses (the record
+    keeps only the name, and the worker saves it away from the job's process)."""
+    seen: set[type[BaseException]] = set()
+    pending = list(roots)
+    while pending:
+        candidate = pending.pop(0)
+        if candidate in seen:
+            continue
+        seen.add(candidate)
+        if name in (getattr(candidate, "ruby_name", None), candidate.__qualname__):
+            return candidate
+        pending += candidate.__subclasses__()
+    return None
 
 
 class Retry:
@@ -176,10 +205,20 @@ class JobRetry:
         return retry_key(self.spec.name, args)
 
     def before_perform(self, *args: Any) -> None:
-        expire = self.options.expire_key_after
-        if expire is not None:
-            expire += self.options.delay
+        """``before_perform_retry``; the counter's expiry is ``expire_key_after`` plus the
+        delay Ruby computes there (``retry_delay`` of no exception, at the new attempt)."""
+        after = self.options.expire_key_after
+
+        def expire(attempt: int) -> int | None:
+            return None if after is None else self.options.delay_for(None, attempt) + after
+
         self.attempt = self.redis.run(self.ops.start_attempt(self.retry_key(args), expire))
+
+    def retry_delay(self, exception_name: str, attempt: int) -> int:
+        """The delay of the retry after a failed attempt, from what a failure record keeps:
+        for MultipleWithRetrySuppression, which keeps the failure twice that long."""
+        named = exception_class_named(exception_name, list(self.options.exception_delays))
+        return self.options.delay_for(named, attempt)
 
     def after_perform(self, *args: Any) -> None:
         self.redis.run(self.ops.clear(self.retry_key(args)))
@@ -222,5 +261,11 @@ class JobRetry:
         if not queue:
             raise ConfigurationError(f"{self.spec.name} has no queue to retry on")
         retry_args = self.options.args_for_retry(error, args)
-        payload = codec.encode_payload(self.spec.name, retry_args)
-        self.redis.run(self.ops.requeue(self.retry_key(args), queue, payload))
+        delay = self.options.delay_for(type(error), self.attempt)
+        if delay <= 0:
+            payload = codec.encode_payload(self.spec.name, retry_args)
+            self.redis.run(self.ops.requeue(self.retry_key(args), queue, payload))
+            return
+        when = int(time.time()) + delay
+        delayed = delayed_payload(self.spec.name, retry_args, queue, codec.JsonStyle.JSON_GEM)
+        self.redis.run(self.ops.requeue_later(self.retry_key(args), DelayedItem(when, delayed)))

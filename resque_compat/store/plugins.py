@@ -9,13 +9,14 @@ SETNX / GET / GETSET sequence; retry's counter is SETNX -1 then INCR.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .. import codec
 from ..keys import Keys
 from .base import Command, Operation, as_int, batch, one
+from .delayed import DelayedItem, DelayedOps
 
 #: Keys asked per SCAN when clearing a queue's loner markers.
 SCAN_COUNT = 1000
@@ -138,19 +139,16 @@ class RetryOps:
 
     keys: Keys
 
-    def start_attempt(self, bare_key: str, expire: int | None) -> Operation[int]:
-        """``before_perform_retry``: SETNX -1, INCR (the attempt number, from 0), EXPIRE."""
+    def start_attempt(self, bare_key: str, expire: Callable[[int], int | None]) -> Operation[int]:
+        """``before_perform_retry``: SETNX -1, INCR (the attempt number, from 0), then the
+        EXPIRE that ``expire`` gives for that attempt, if any (Ruby's depends on it)."""
         key = self.keys.retry_counter(bare_key)
-        commands: list[Command] = [("SETNX", key, -1), ("INCR", key)]
-        if expire is not None:
-            commands.append(("EXPIRE", key, expire))
-        replies = yield batch(*commands)
-        return int(replies[1])
-
-    def attempt(self, bare_key: str) -> Operation[int]:
-        """The counter as ``to_i`` reads it (a missing one is 0)."""
-        reply = yield one(("GET", self.keys.retry_counter(bare_key)))
-        return int(reply or 0)
+        replies = yield batch(("SETNX", key, -1), ("INCR", key))
+        attempt = int(replies[1])
+        seconds = expire(attempt)
+        if seconds is not None:
+            yield one(("EXPIRE", key, seconds))
+        return attempt
 
     def uncount(self, bare_key: str) -> Operation[int]:
         """An ignored exception does not use up an attempt (DECR)."""
@@ -164,13 +162,24 @@ class RetryOps:
             ("RPUSH", self.keys.queue(queue), payload),
         )
 
+    def requeue_later(self, bare_key: str, item: DelayedItem) -> Operation[None]:
+        """``try_again`` with a delay: keep the counter, then resque-scheduler's
+        ``delayed_push`` of the retry (as ``enqueue_in_with_queue`` does)."""
+        yield one(("SETNX", self.keys.retry_counter(bare_key), -1))
+        yield from DelayedOps(self.keys).push(item)
+
+    def counter(self, bare_key: str) -> Operation[int | None]:
+        """The counter (the failed attempt's number while a retry is pending), or None."""
+        reply = yield one(("GET", self.keys.retry_counter(bare_key)))
+        return None if reply is None else as_int(reply)
+
+    def keep_failure(self, bare_key: str, seconds: int, record: bytes) -> Operation[None]:
+        """MultipleWithRetrySuppression's record of a failure whose retry is delayed."""
+        yield one(("SETEX", self.keys.retry_failure(bare_key), seconds, record))
+
     def clear(self, bare_key: str) -> Operation[None]:
         """``clean_retry_key``: after success, on giving up."""
         yield one(("DEL", self.keys.retry_counter(bare_key)))
-
-    def retrying(self, bare_key: str) -> Operation[bool]:
-        """MultipleWithRetrySuppression's ``retrying?``: the counter exists."""
-        return bool((yield one(("EXISTS", self.keys.retry_counter(bare_key)))))
 
     def drop_failure(self, bare_key: str) -> Operation[None]:
         yield one(("DEL", self.keys.retry_failure(bare_key)))
