@@ -64,7 +64,7 @@ def _step(runtime: str, redis_url: str) -> None:
         assert worker.wait(30) == 0, worker.output()
 
 
-def _pending_record(raw_redis: redis.Redis, key: bytes) -> dict[str, Any]:
+def _pending_record(raw_redis: redis.Redis, key: bytes | str) -> dict[str, Any]:
     raw = raw_redis.get(key)
     assert raw is not None
     record = codec.decode(raw)
@@ -77,9 +77,11 @@ def _pending_record(raw_redis: redis.Redis, key: bytes) -> dict[str, Any]:
 def _leaves(raw_redis: redis.Redis) -> dict[str, Any]:
     now = int(time.time())
     delayed = []
-    for timestamp in raw_redis.zrange("resque:delayed_queue_schedule", 0, -1):
-        for payload in raw_redis.lrange(f"resque:delayed:{int(timestamp)}", 0, -1):
-            delayed.append((_tens(int(timestamp) - now), payload))
+    members: list[bytes] = raw_redis.zrange("resque:delayed_queue_schedule", 0, -1)  # type: ignore[assignment]
+    for member in members:
+        timestamp = int(member)
+        for payload in raw_redis.lrange(f"resque:delayed:{timestamp}", 0, -1):
+            delayed.append((_tens(timestamp - now), payload))
     counters = raw_redis.keys("resque:resque-retry:*")
     records = raw_redis.keys("resque:failure-resque-retry:*")
     failed = [codec.decode(raw) for raw in raw_redis.lrange("resque:failed", 0, -1)]
