@@ -341,6 +341,20 @@ def chromium_skip_reason() -> str | None:
 
 _CHROMIUM_SKIP_REASON = chromium_skip_reason()
 
+SCREENSHOTS_ENV = "RESQUE_WEB_SCREENSHOTS"
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """``$RESQUE_WEB_SCREENSHOTS`` (e.g. ``docs/img``) when set, else the test's tmp dir:
+    the docs' screenshots are refreshed by running the browser tests with it set."""
+    configured = os.environ.get(SCREENSHOTS_ENV, "")
+    if not configured:
+        return tmp_path
+    directory = Path(configured)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
 #: Marks a test that drives headless Chromium; skipped, saying why, when it is absent.
 requires_chromium = pytest.mark.skipif(
     _CHROMIUM_SKIP_REASON is not None, reason=_CHROMIUM_SKIP_REASON or ""

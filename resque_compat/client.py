@@ -31,6 +31,7 @@ from .keys import PROCESSED
 from .schedules import ScheduleMethods
 from .store import Schema, SyncDriver
 from .store.base import Operation
+from .store.plugins import LonerOps
 
 JobRef = JobSpec | str
 """A job given to enqueue/dequeue: a registered ``JobSpec`` or a Ruby class name."""
@@ -50,6 +51,11 @@ class ClientOptions:
     inline: bool = False
     environment: str = "development"
     registry: JobRegistry = field(default_factory=lambda: default_registry)
+    loner: bool = False
+    """The deployment runs resque-loner: ``dequeue``, ``destroy`` and ``remove_queue`` clear
+    the loner markers of every class they remove, as loner's hooks do in Ruby (a marker
+    left behind makes Ruby drop every later enqueue of that job). Without it, only jobs
+    declared unique in Python get that, and the traffic stays plain Resque's."""
     wait_replicas: int = 0
     wait_timeout_ms: int = 1000
 
@@ -61,6 +67,7 @@ class ResqueOperations:
         self.settings = settings
         self.options = options
         self.schema = Schema(settings.keys)
+        self.loners = LonerOps(settings.keys)
 
     def resolve(self, job: JobRef) -> tuple[str, JobSpec | None]:
         """The class name to write and the registered spec (with hooks), if any."""
@@ -194,15 +201,30 @@ class ResqueOperations:
 
     def destroy(self, queue: str, job: JobRef, args: Sequence[Any]) -> Operation[int]:
         """``Job.destroy``: with args, one LREM of the exact bytes; without, every job of
-        the class (LRANGE, then LREM of each matching payload as it was stored)."""
-        class_name, _spec = self.resolve(job)
+        the class (LRANGE, then LREM of each matching payload as it was stored).
+
+        For a unique job (see ``ClientOptions.loner``) the DELs of the removed payloads'
+        resque-loner markers go with the LREMs, as loner's ``destroy`` hook does in Ruby.
+        """
+        class_name, spec = self.resolve(job)
         if args:
-            return (
-                yield from self.schema.queues.remove_payload(queue, self.encode(class_name, args))
-            )
-        stored = yield from self.schema.queues.everything(queue)
-        matching = [raw for raw in stored if _class_of(raw) == class_name]
+            matching = [self.encode(class_name, args)]
+        else:
+            stored = yield from self.schema.queues.everything(queue)
+            matching = [raw for raw in stored if _class_of(raw) == class_name]
+        if self.options.loner or (spec is not None and spec.pusher is not None):
+            return (yield from self.loners.remove(queue, matching, self.options.json_style))
+        if args:
+            return (yield from self.schema.queues.remove_payload(queue, matching[0]))
         return (yield from self.schema.queues.remove_payloads(queue, matching))
+
+    def remove_queue(self, queue: str) -> Operation[None]:
+        """``Resque.remove_queue``; and the queue's resque-loner markers (loner's
+        ``cleanup_loners`` hook) when the deployment runs loner or Python declares a unique
+        job (see ``ClientOptions.loner``)."""
+        yield from self.schema.queues.remove_queue(queue)
+        if self.options.loner or any(spec.pusher is not None for spec in self.options.registry):
+            yield from self.loners.clear_queue(queue)
 
     def push(self, queue: str, item: Mapping[str, Any]) -> Operation[int]:
         """Ruby's low-level ``Resque.push``: the item's keys in the caller's order."""
@@ -350,7 +372,7 @@ class Resque(DelayedMixin, ScheduleMethods):
         return self.driver.run(self.ops.schema.queues.sizes())
 
     def remove_queue(self, queue: str) -> None:
-        self.driver.run(self.ops.schema.queues.remove_queue(queue))
+        self.driver.run(self.ops.remove_queue(queue))
 
     def info(self) -> dict[str, Any]:
         return self.driver.run(self.ops.info())
