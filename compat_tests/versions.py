@@ -143,7 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options, pytest_args = parser.parse_known_args(argv)
     collector = Collector()
     selection = ["-k", "resque-", "-q", "-p", "no:cacheprovider"]
-    status = pytest.main([*MATRIX_TESTS, *selection, *pytest_args], plugins=[collector])
+    paths = [str(REPO_ROOT / path) for path in MATRIX_TESTS]  # from any working directory
+    status = pytest.main([*paths, *selection, *pytest_args], plugins=[collector])
     table = render(collector)
     print(table)
     if not collector.outcomes:
