@@ -274,10 +274,6 @@ def test_wait_replicas_keeps_every_acknowledged_enqueue_when_the_master_dies(
     assert unconfirmed and all(outcome.ran[n] == 1 for n in unconfirmed), outcome.summary()
 
 
-@pytest.mark.skipif(
-    os.environ.get("RESQUE_COMPAT_SLOW") != "1",
-    reason="slow (Sentinel reconfigures the old master after ~10 s): RESQUE_COMPAT_SLOW=1 runs it",
-)
 def test_plain_sentinel_failover_leaves_the_old_master_writable_for_seconds(
     rig: SentinelRig,
 ) -> None:
