@@ -235,6 +235,17 @@ def refuses_writes(error: BaseException) -> bool:
     return _refusal_class(error) is not None
 
 
+def as_refusal(error: BaseException) -> WritesRefused | None:
+    """``error`` as a :class:`WritesRefused` when it is a refused write (one raised by
+    redis-py itself, by a pubsub or a blocking wait, converted), else None."""
+    if isinstance(error, WritesRefused):
+        return error
+    refusal = _refusal_class(error)
+    if refusal is None or not isinstance(error, ResponseError):
+        return None
+    return refusal(_redis_words(error))
+
+
 def _refusal_class(error: BaseException) -> type[WritesRefused] | None:
     if isinstance(error, WritesRefused):
         return type(error)

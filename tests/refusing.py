@@ -1,0 +1,67 @@
+"""A real Redis that refuses writes, for the refused-write tests of every component.
+
+- :func:`fill` puts a server started with ``maxmemory`` and ``noeviction`` (the
+  ``small_redis`` fixture of ``conftest.py``) over its limit, so that it answers ``OOM``;
+  :func:`free` gives the room back.
+- :func:`replica_pair` starts a primary and a replica of it; ``promote`` is the failover
+  (``REPLICAOF NO ONE``), after which the replica accepts writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import redis
+
+from resque_compat.devserver import RedisServerProcess
+from tests.workerproc import wait_for
+
+BALLAST_KEYS = 60
+
+
+def fill(client: redis.Redis) -> int:
+    """Put Redis well over its ``maxmemory``: 3 MB of ballast, then the limit lowered to
+    1 MB above what it used before, so that it refuses writes until the ballast goes (right
+    at the limit, memory wobbles and Redis accepts a write now and then)."""
+    before = int(client.info("memory")["used_memory"])
+    for number in range(BALLAST_KEYS):
+        client.set(f"ballast:{number}", b"x" * 50_000)
+    client.config_set("maxmemory", before + 1_000_000)
+    with pytest.raises(redis.exceptions.OutOfMemoryError):
+        client.set("probe", b"x")
+    return BALLAST_KEYS
+
+
+def free(client: redis.Redis, ballast: int = BALLAST_KEYS) -> None:
+    """Remove what :func:`fill` added: Redis accepts writes again."""
+    client.delete(*(f"ballast:{number}" for number in range(ballast)))
+
+
+@contextmanager
+def replica_pair() -> Iterator[tuple[RedisServerProcess, RedisServerProcess]]:
+    """A primary and its replica, in sync; both stopped at the end, whatever happens."""
+    with (
+        RedisServerProcess() as primary,
+        RedisServerProcess(extra_args=["--replicaof", "127.0.0.1", "0"]) as replica,
+    ):
+        client = redis.Redis(port=replica.port)
+        try:
+            client.execute_command("REPLICAOF", "127.0.0.1", primary.port)
+            wait_for(
+                lambda: client.info("replication")["master_link_status"] == "up",
+                what="the replica in sync",
+            )
+        finally:
+            client.close()
+        yield primary, replica
+
+
+def promote(replica: RedisServerProcess) -> None:
+    """The failover: the replica becomes a master and accepts writes."""
+    client = redis.Redis(port=replica.port)
+    try:
+        client.execute_command("REPLICAOF", "NO", "ONE")
+    finally:
+        client.close()
