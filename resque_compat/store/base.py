@@ -268,6 +268,39 @@ def _redis_words(error: ResponseError) -> str:
     return f"{code} {words}" if code and not words.startswith(code) else words
 
 
+_NO_WRITE = frozenset(
+    [
+        "PUBLISH",
+        "TIME",
+        "PING",
+        "GET",
+        "MGET",
+        "HGET",
+        "HMGET",
+        "HGETALL",
+        "HLEN",
+        "HEXISTS",
+        "LLEN",
+        "LRANGE",
+        "LINDEX",
+        "SMEMBERS",
+        "SCARD",
+        "SISMEMBER",
+        "ZCARD",
+        "ZRANGE",
+        "ZRANGEBYSCORE",
+        "ZSCORE",
+        "EXISTS",
+        "TTL",
+        "PTTL",
+        "TYPE",
+        "KEYS",
+        "SCAN",
+    ]
+)
+"""Commands that change no key: one that goes through beside a refused write is no write."""
+
+
 def _raise_first_error(commands: Sequence[Command], replies: Sequence[Any]) -> None:
     """Raise the first error reply of a round trip; a refused write as :class:`WritesRefused`
     naming the commands of the round trip that went through (a pipeline is not a
@@ -280,9 +313,9 @@ def _raise_first_error(commands: Sequence[Command], replies: Sequence[Any]) -> N
     if refusal is None or isinstance(first, WritesRefused):
         raise first
     through = tuple(
-        _name(command[0])
+        name
         for command, reply in zip(commands, replies, strict=True)
-        if not isinstance(reply, ResponseError)
+        if not isinstance(reply, ResponseError) and (name := _name(command[0])) not in _NO_WRITE
     )
     raise refusal(_redis_words(first), through) from first
 
@@ -296,7 +329,7 @@ def _counted(send: Callable[[Batch[Any]], list[Any]], batch_: Batch[Any], sent: 
 
 
 def _name(command: Arg) -> str:
-    return command.decode() if isinstance(command, bytes) else str(command)
+    return (command.decode() if isinstance(command, bytes) else str(command)).upper()
 
 
 def server_time() -> Operation[float]:
