@@ -56,7 +56,7 @@ class DontPerform(ResqueCompatError):
 class WritesRefused(ResqueCompatError, redis.exceptions.ResponseError):
     """Redis is up but refuses writes. What the call wrote is in the message: nothing, or
     the commands of the refused round trip that went through (``through``; a pipeline is not
-    a transaction), or ``earlier`` whole round trips that came before.
+    a transaction), or ``earlier`` round trips with writes that came before it.
 
     Raised by the store's drivers in place of redis-py's error, so that it still is one
     (``except redis.ResponseError`` code keeps working) and ``str()`` says what Redis said
@@ -71,7 +71,7 @@ class WritesRefused(ResqueCompatError, redis.exceptions.ResponseError):
         """Redis's words, its error code first (``OOM command not allowed ...``)."""
         self.through = through
         self.earlier = earlier
-        effects = [f"{earlier} earlier round trip(s) of this call went through"] if earlier else []
+        effects = [f"{earlier} earlier round trip(s) with writes went through"] if earlier else []
         effects += [f"{', '.join(through)} went through"] if through else []
         effect = "; ".join(effects) or "nothing was written"
         super().__init__(f"Redis refuses writes: {reply} ({effect}; {self.hint})")

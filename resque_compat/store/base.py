@@ -111,7 +111,7 @@ class SyncDriver:
             batch_ = next(operation)
             while True:
                 replies = _counted(self.send, batch_, sent)
-                sent += 1
+                sent += _writes(batch_)
                 batch_ = operation.send(batch_.read(replies))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
@@ -184,7 +184,7 @@ class AsyncDriver:
                     replies = await self.send(batch_)
                 except WritesRefused as error:
                     raise error.after(sent) from error.__cause__
-                sent += 1
+                sent += _writes(batch_)
                 batch_ = operation.send(batch_.read(replies))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
@@ -320,8 +320,13 @@ def _raise_first_error(commands: Sequence[Command], replies: Sequence[Any]) -> N
     raise refusal(_redis_words(first), through) from first
 
 
+def _writes(batch_: Batch[Any]) -> int:
+    """1 when a round trip may have written (for a refusal's account of what went before)."""
+    return int(any(_name(command[0]) not in _NO_WRITE for command in batch_.commands))
+
+
 def _counted(send: Callable[[Batch[Any]], list[Any]], batch_: Batch[Any], sent: int) -> list[Any]:
-    """``send(batch_)``, a refusal saying how many round trips of its call went before."""
+    """``send(batch_)``, a refusal saying how many round trips with writes went before it."""
     try:
         return send(batch_)
     except WritesRefused as error:
