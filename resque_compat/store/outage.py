@@ -47,9 +47,16 @@ def describe(error: BaseException, unreachable_too: bool = True) -> str | None:
 class Outage:
     """The state of one process's outage: when it began, and the next delay."""
 
-    def __init__(self, log: logging.Logger, longest: float = LONGEST_DELAY) -> None:
+    def __init__(
+        self,
+        log: logging.Logger,
+        longest: float = LONGEST_DELAY,
+        retrying: str = "retrying with backoff",
+    ) -> None:
         self.log = log
         self.longest = longest
+        self.retrying = retrying
+        """What the process does meanwhile, for its first line."""
         self.since: float | None = None
         self.delay = FIRST_DELAY
 
@@ -62,7 +69,7 @@ class Outage:
         next (doubling up to ``longest``)."""
         if self.since is None:
             self.since = time.monotonic()
-            self.log.warning("%s; retrying with backoff", what)
+            self.log.warning("%s; %s", what, self.retrying)
         delay, self.delay = self.delay, min(self.delay * 2, self.longest)
         return delay
 
