@@ -16,10 +16,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 import redis
 
 from resque_compat import Resque
 from resque_compat.devserver import RedisServerProcess
+from resque_compat.errors import OutOfMemory
+from resque_compat.scheduler.recurring import RecurringSchedules
 from tests.refusing import fill, free, promote, replica_pair
 from tests.workerproc import wait_for
 
@@ -140,3 +143,47 @@ def test_a_scheduler_on_a_replica_moves_everything_once_promoted() -> None:
         assert_one_outage(output, "READONLY You can't write against a read only replica")
         assert_moved_once(client)
         client.close()
+
+
+def test_a_recurring_firing_refused_by_redis_stays_due(
+    small_redis: RedisServerProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ruby's scheduler logs the failed enqueue and skips that firing; here the refusal goes
+    up to the loop's outage handling and the firing is enqueued once Redis has room."""
+    client = redis.Redis(port=small_redis.port)
+    schedule = {"tick": {"every": "1s", "class": "Tick", "queue": "recurring", "args": [1]}}
+    with Resque.from_url(small_redis.url) as producer:
+        recurring = RecurringSchedules(producer, schedule)
+        recurring.load()
+        due = recurring.next_due()
+        assert due is not None
+        ballast = fill(client)
+        with pytest.raises(OutOfMemory):
+            recurring.fire_due(due)
+        assert recurring.next_due() == due
+        free(client, ballast)
+        assert recurring.fire_due(due) == 1
+    assert client.llen("resque:queue:recurring") == 1
+    assert "enqueueing Tick failed" not in caplog.text
+    client.close()
+
+
+def test_a_scheduler_rides_out_a_redis_restart_with_one_line_each_way() -> None:
+    with RedisServerProcess() as first:
+        port = first.port
+        with scheduler(first.url) as process:
+            client = redis.Redis(port=port)
+            wait_for(lambda: client.get(LOCK), what="the scheduler master")
+            first.stop()
+            time.sleep(2)
+            assert process.poll() is None
+            with RedisServerProcess(port=port) as second:
+                client = redis.Redis(port=port)
+                delay_jobs(second.url)
+                wait_for(lambda: client.llen("resque:queue:delayed") == JOBS, what="the moves")
+                output = stopped(process)
+                assert_moved_once(client)
+                client.close()
+    assert output.count("Redis unavailable") == 1, output
+    assert output.count("Redis is back after") == 1, output
+    assert "Traceback" not in output, output
