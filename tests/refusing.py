@@ -3,14 +3,18 @@
 - :func:`fill` puts a server started with ``maxmemory`` and ``noeviction`` (the
   ``small_redis`` fixture of ``conftest.py``) over its limit, so that it answers ``OOM``;
   :func:`free` gives the room back.
+- :func:`break_saving` makes a server answer ``MISCONF`` (a failed save);
+  :func:`repair_saving` ends that.
 - :func:`replica_pair` starts a primary and a replica of it; ``promote`` is the failover
   (``REPLICAOF NO ONE``), after which the replica accepts writes.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import redis
@@ -65,3 +69,34 @@ def promote(replica: RedisServerProcess) -> None:
         client.execute_command("REPLICAOF", "NO", "ONE")
     finally:
         client.close()
+
+
+def saving_args(directory: Path) -> list[str]:
+    """A server that saves into ``directory`` and lets :func:`repair_saving` point it at a
+    new one (``dir`` is a protected setting); Redis stops writes after a failed save only
+    when it has save points."""
+    return ["--dir", str(directory), "--save", "3600 1", "--enable-protected-configs", "yes"]
+
+
+def break_saving(client: redis.Redis, directory: Path) -> None:
+    """Make Redis refuse writes with ``MISCONF``: its data directory (``--dir directory``)
+    removed, a BGSAVE fails, and ``stop-writes-on-bgsave-error`` (on by default) applies."""
+    shutil.rmtree(directory)
+    client.bgsave()
+    wait_for(
+        lambda: client.info("persistence")["rdb_last_bgsave_status"] == "err",
+        what="the failed save",
+    )
+
+
+def repair_saving(client: redis.Redis, directory: Path) -> None:
+    """The directory back (Redis's working directory is the removed one: it is told again)
+    and one good BGSAVE: Redis accepts writes again."""
+    directory.mkdir()
+    client.config_set("dir", str(directory))
+    wait_for(lambda: not client.info("persistence")["rdb_bgsave_in_progress"], what="idle")
+    client.bgsave()
+    wait_for(
+        lambda: client.info("persistence")["rdb_last_bgsave_status"] == "ok",
+        what="a good save",
+    )

@@ -9,6 +9,8 @@ wrote, and what to do.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -16,8 +18,24 @@ import redis
 from resque_compat import Resque
 from resque_compat.aio import AsyncResque
 from resque_compat.devserver import RedisServerProcess
-from resque_compat.errors import OutOfMemory, ReadOnlyReplica, ResqueCompatError, WritesRefused
-from tests.refusing import fill, free, promote, replica_pair
+from resque_compat.errors import (
+    CannotPersist,
+    OutOfMemory,
+    ReadOnlyReplica,
+    ResqueCompatError,
+    WritesRefused,
+)
+from resque_compat.store import SyncDriver
+from resque_compat.store.base import Operation, batch
+from tests.refusing import (
+    break_saving,
+    fill,
+    free,
+    promote,
+    repair_saving,
+    replica_pair,
+    saving_args,
+)
 
 OOM = "Redis refuses writes: OOM command not allowed when used memory > 'maxmemory'"
 READONLY = "Redis refuses writes: READONLY You can't write against a read only replica"
@@ -87,3 +105,46 @@ def test_enqueue_on_a_replica_raises_read_only_replica_until_promoted() -> None:
             producer.enqueue_to("jobs", "Tick", 2)
         assert client.llen("resque:queue:jobs") == 1
         client.close()
+
+
+def test_enqueue_on_a_redis_that_cannot_save_raises_cannot_persist(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    with RedisServerProcess(extra_args=saving_args(data)) as server:
+        client = redis.Redis(port=server.port)
+        break_saving(client, data)
+        with Resque.from_url(server.url) as producer:
+            with pytest.raises(CannotPersist) as refused:
+                producer.enqueue_to("jobs", "Tick", 1)
+            assert str(refused.value).startswith("Redis refuses writes: MISCONF ")
+            assert "(nothing was written; retry when Redis can save again)" in str(refused.value)
+            assert nothing_enqueued(client)
+            repair_saving(client, data)
+            producer.enqueue_to("jobs", "Tick", 2)
+        assert client.llen("resque:queue:jobs") == 1
+        client.close()
+
+
+def test_a_refusal_names_the_writes_that_went_through(small_redis: RedisServerProcess) -> None:
+    """A pipeline is not a transaction: a DEL (which frees memory) goes through on a full
+    Redis beside a refused SET, and the error says so; so does an earlier round trip."""
+    client = redis.Redis(port=small_redis.port)
+    fill(client)
+    driver = SyncDriver(client)
+    with pytest.raises(OutOfMemory, match=r"\(DEL went through; retry when it has room\)"):
+        driver.run(_one_round_trip())
+    with pytest.raises(OutOfMemory, match=r"\(1 earlier round trip\(s\) with writes went"):
+        driver.run(_two_round_trips())
+    client.close()
+
+
+def _one_round_trip() -> Operation[list[Any]]:
+    replies: list[Any] = yield batch(
+        ("DEL", "ballast:0"), ("SET", "probe", "x"), ("PUBLISH", "c", "x")
+    )
+    return replies
+
+
+def _two_round_trips() -> Operation[Any]:
+    yield batch(("LLEN", "nothing"), ("DEL", "ballast:1"))
+    return (yield batch(("SET", "probe", "x")))

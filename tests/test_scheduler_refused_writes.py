@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import redis
@@ -23,7 +24,15 @@ from resque_compat import Resque
 from resque_compat.devserver import RedisServerProcess
 from resque_compat.errors import OutOfMemory
 from resque_compat.scheduler.recurring import RecurringSchedules
-from tests.refusing import fill, free, promote, replica_pair
+from tests.refusing import (
+    break_saving,
+    fill,
+    free,
+    promote,
+    repair_saving,
+    replica_pair,
+    saving_args,
+)
 from tests.workerproc import wait_for
 
 LOCK = "resque:resque:resque_scheduler_master_lock"
@@ -187,3 +196,22 @@ def test_a_scheduler_rides_out_a_redis_restart_with_one_line_each_way() -> None:
     assert output.count("Redis unavailable") == 1, output
     assert output.count("Redis is back after") == 1, output
     assert "Traceback" not in output, output
+
+
+def test_a_scheduler_waits_out_a_redis_that_cannot_save(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    with RedisServerProcess(extra_args=saving_args(data)) as server:
+        client = redis.Redis(port=server.port)
+        last_due = delay_jobs(server.url)
+        break_saving(client, data)
+        with scheduler(server.url) as process:
+            sleep_until(last_due)
+            assert process.poll() is None
+            assert client.llen("resque:queue:delayed") == 0
+            repair_saving(client, data)
+            wait_for(lambda: client.llen("resque:queue:delayed") == JOBS, what="the jobs moved")
+            output = stopped(process)
+        assert_one_outage(output, "MISCONF ")
+        assert_moved_once(client)
+        client.close()
