@@ -104,10 +104,16 @@ class ResqueWeb:
         *,
         script: Path = RESQUE_WEB_RU,
         env: Mapping[str, str] | None = None,
+        version: str | None = None,
     ) -> ResqueWeb:
         """Start ``ruby_fixtures/resque_web.ru`` (or another ``script`` that prints the same
-        "listening" line) and wait until it answers HTTP."""
-        process = start_ruby(str(script), redis_url, env=env)
+        "listening" line) and wait until it answers HTTP.
+
+        ``version`` picks a Ruby Resque of the version matrix (see ``runtimes.start_ruby``);
+        the fixture runs ``Resque::Server`` on WEBrick itself, so 1.27's ``bin/resque-web``
+        (which needs the missing ``vegas`` gem) is never involved.
+        """
+        process = start_ruby(str(script), redis_url, env=env, version=version)
         try:
             base_url = _wait_for_listening(process, timeout)
             web = cls(process, base_url)

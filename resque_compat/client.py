@@ -18,7 +18,14 @@ from . import codec
 from .activejob import JOB_WRAPPER_CLASS, activejob_payload, producing_bridge
 from .connection import RedisSettings
 from .delayed import DelayedMixin, When, activejob_due, enqueue_activejob_at
-from .errors import DecodeError, EncodeError, NoClassError, NoQueueError, UnknownJobError
+from .errors import (
+    DecodeError,
+    EncodeError,
+    NoClassError,
+    NoQueueError,
+    ReplicationError,
+    UnknownJobError,
+)
 from .job import JobRegistry, JobSpec, Payload, PayloadError, default_registry
 from .keys import PROCESSED
 from .schedules import ScheduleMethods
@@ -32,7 +39,13 @@ JobRef = JobSpec | str
 
 @dataclass
 class ClientOptions:
-    """How a producer writes: JSON flavour, inline mode, what ``info`` reports."""
+    """How a producer writes: JSON flavour, inline mode, what ``info`` reports.
+
+    ``wait_replicas`` (opt-in, 0 = off) makes every enqueue wait, in the same round trip, for
+    that many replicas to hold it (``WAIT``), at most ``wait_timeout_ms``; fewer raises
+    :class:`ReplicationError`. It closes async replication's window for enqueues at the cost
+    measured in docs/operating.md.
+    """
 
     json_style: codec.JsonStyle = codec.JsonStyle.JSON_GEM
     inline: bool = False
@@ -43,6 +56,8 @@ class ClientOptions:
     the loner markers of every class they remove, as loner's hooks do in Ruby (a marker
     left behind makes Ruby drop every later enqueue of that job). Without it, only jobs
     declared unique in Python get that, and the traffic stays plain Resque's."""
+    wait_replicas: int = 0
+    wait_timeout_ms: int = 1000
 
 
 class ResqueOperations:
@@ -123,6 +138,8 @@ class ResqueOperations:
             self._perform_inline(class_name, payload)
         elif spec is not None and spec.pusher is not None:
             queued = yield from spec.pusher(self.schema.keys, queue, class_name, args, payload)
+        elif self.options.wait_replicas:
+            yield from self._push_replicated(queue, [payload])
         else:
             yield from self.schema.queues.push(queue, payload)
         if spec is not None:
@@ -144,7 +161,10 @@ class ResqueOperations:
         _check_queue(queue)
         class_name, _spec = self.resolve(job)
         payloads = [self._encode_item(class_name, args, at) for at, args in enumerate(arg_lists)]
-        yield from self.schema.queues.push_many(queue, payloads)
+        if self.options.wait_replicas and payloads:
+            yield from self._push_replicated(queue, payloads)
+        else:
+            yield from self.schema.queues.push_many(queue, payloads)
         return len(payloads)
 
     def _encode_item(self, class_name: str, args: Sequence[Any], position: int) -> bytes:
@@ -154,6 +174,19 @@ class ResqueOperations:
             return self.encode(class_name, args)
         except EncodeError as error:
             raise EncodeError(f"batch[{position}]: {error}") from error
+
+    def _push_replicated(self, queue: str, payloads: Sequence[bytes]) -> Operation[None]:
+        """Push, then insist that ``wait_replicas`` replicas hold the jobs (``WAIT``)."""
+        wanted, timeout = self.options.wait_replicas, self.options.wait_timeout_ms
+        _length, acked = yield from self.schema.queues.push_replicated(
+            queue, payloads, wanted, timeout
+        )
+        if acked < wanted:
+            raise ReplicationError(
+                f"{len(payloads)} job(s) on queue {queue!r} reached the master but only "
+                f"{acked} of {wanted} replica(s) within {timeout} ms: a failover now loses them",
+                acked,
+            )
 
     def dequeue(self, job: JobRef, args: Sequence[Any]) -> Operation[int | None]:
         """Ruby's ``Resque.dequeue``: from the job's queue, hooks around ``Job.destroy``."""

@@ -41,6 +41,18 @@ class NoQueueError(ResqueCompatError, ValueError):
     """A job was enqueued without a queue and none could be inferred (Resque::NoQueueError)."""
 
 
+class ReplicationError(ResqueCompatError):
+    """Fewer replicas than ``wait_replicas`` acknowledged an enqueue within the timeout.
+
+    The job *is* on the master (it may run), but a failover before a replica copies it loses
+    it: the producer decides whether to retry (and risk a duplicate) or to give up.
+    """
+
+    def __init__(self, message: str, acknowledged: int) -> None:
+        super().__init__(message)
+        self.acknowledged = acknowledged
+
+
 class NoClassError(ResqueCompatError, ValueError):
     """A job was enqueued without a class name (Resque::NoClassError)."""
 

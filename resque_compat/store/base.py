@@ -132,6 +132,10 @@ class SyncDriver:
     def _send(self, commands: tuple[Command, ...]) -> list[Any]:
         callbacks = self.client.response_callbacks
         if self._connection is not None:
+            if self._connection._sock is None:
+                # connect() is where a Sentinel-managed connection asks for the current
+                # master; redis-py's send path alone would reconnect to the last address.
+                self._connection.connect()
             return _exchange(self._connection, commands, callbacks)
         pool = self.client.connection_pool
         connection = pool.get_connection()
@@ -296,6 +300,7 @@ _NO_WRITE = frozenset(
         "TYPE",
         "KEYS",
         "SCAN",
+        "WAIT",
     ]
 )
 """Commands that change no key: one that goes through beside a refused write is no write."""

@@ -13,6 +13,7 @@ was running, becomes a ``Resque::DirtyExit``) and ``worker_exit``.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -27,7 +28,7 @@ from .. import timefmt
 from ..connection import RedisSettings
 from ..failure import Failure, FailureBackend, RedisBackend
 from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
-from ..store import Operation, SyncDriver
+from ..store import Operation, SyncDriver, server
 from ..store.lifecycle import (
     Ending,
     FailurePush,
@@ -108,6 +109,7 @@ class Worker:
 
     def work(self) -> None:
         """Run until told to stop (or, with ``interval`` 0, until the queues are empty)."""
+        self.refuse_cluster()
         self.startup()
         try:
             self.loop()
@@ -120,6 +122,12 @@ class Worker:
         finally:
             self.hooks.run("worker_exit")
             self.close()
+
+    def refuse_cluster(self) -> None:
+        """Stop with the reason on a cluster node, before its CLUSTERDOWN/CROSSSLOT errors."""
+        # INFO denied (an ACL user without @dangerous): nothing to learn, carry on.
+        with contextlib.suppress(redis.ResponseError):
+            self.driver.run(server.refuse_cluster())
 
     def startup(self) -> None:
         """Ruby's startup. A Redis that refuses writes (OOM, a replica) is waited for; one
