@@ -28,7 +28,7 @@ from compat_tests.scheduler_rig import (
     wait_until,
 )
 from resque_compat import Resque
-from resque_compat.devserver import free_port
+from resque_compat.devserver import RedisServerProcess, free_port
 from tests.workerproc import REPO_ROOT, PythonWorker, text, wait_for
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -171,14 +171,20 @@ def test_http_scrape_reads_redis_at_scrape_time(
 
 
 def test_scrapes_report_redis_down_as_resque_up_zero() -> None:
-    """The exporter keeps serving when Redis is unreachable; the scrape says so."""
-    server = MetricsServer(f"redis://127.0.0.1:{free_port()}/0", free_port())
+    """The exporter keeps serving when Redis is unreachable; the scrape says so, and the log
+    says when that starts and when it ends, once each (not once per scrape)."""
+    port = free_port()
+    server = MetricsServer(f"redis://127.0.0.1:{port}/0", free_port())
     try:
         assert samples(scrape(server.url)[1]) == {("resque_up", ()): 0}
         assert samples(scrape(server.url)[1]) == {("resque_up", ()): 0}
+        with RedisServerProcess(port=port):
+            assert samples(scrape(server.url)[1])[("resque_up", ())] == 1
     finally:
         assert server.stop() == 0
-    assert server.stderr.count("WARNING: cannot read Redis at redis://127.0.0.1:") == 2
+    assert server.stderr.count("WARNING: Redis unavailable (") == 1, server.stderr
+    assert f"at redis://127.0.0.1:{port}/0; resque_up is 0 until it answers" in server.stderr
+    assert server.stderr.count("Redis is back after") == 1, server.stderr
 
 
 # --- --once ---------------------------------------------------------------------------------

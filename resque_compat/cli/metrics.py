@@ -55,6 +55,7 @@ import redis
 
 from ..connection import RedisSettings
 from ..store import SyncDriver
+from ..store.outage import Outage, describe
 from ..views import DelayedView, FleetSnapshot, read_snapshot
 from .context import pass_settings
 
@@ -150,6 +151,7 @@ class FleetCollector:
         self.client = settings.client()
         self.driver = SyncDriver(self.client)
         self.last_up = False
+        self.outage = Outage(log, retrying="resque_up is 0 until it answers")
 
     def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import GaugeMetricFamily
@@ -160,10 +162,16 @@ class FleetCollector:
             )
             snapshot = self.driver.run(read)
         except redis.RedisError as error:
-            log.warning("cannot read Redis at %s: %s", self.settings.display_url, error)
+            # One line when an outage starts and one when it ends, not one per scrape.
+            what = describe(error)
+            if what is None:
+                log.warning("cannot read Redis at %s: %s", self.settings.display_url, error)
+            else:
+                self.outage.failed(f"{what} at {self.settings.display_url}")
             self.last_up = False
             yield GaugeMetricFamily("resque_up", "Whether Redis answered this scrape.", value=0)
             return
+        self.outage.over()
         self.last_up = True
         yield GaugeMetricFamily("resque_up", "Whether Redis answered this scrape.", value=1)
         yield from snapshot_metrics(snapshot)

@@ -18,7 +18,6 @@ import gc
 import logging
 import os
 import select
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -30,7 +29,6 @@ from ..connection import RedisSettings
 from ..failure import Failure, FailureBackend, RedisBackend
 from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
 from ..store import Operation, SyncDriver, server
-from ..store.base import refuses_writes
 from ..store.lifecycle import (
     Ending,
     FailurePush,
@@ -41,6 +39,7 @@ from ..store.lifecycle import (
     ReserveReply,
     embeds,
 )
+from ..store.outage import Outage, ride_out
 from ..store.waiting import QueueWaiter
 from . import runner
 from .execution import Execution, WhileBusy
@@ -56,7 +55,6 @@ log = logging.getLogger("resque_compat.worker")
 Reservation = Reserved | str | None
 """What a reserve returns: a job, ``"paused"`` (pause-all-workers is set), or nothing."""
 
-REDIS_RETRY_MAX = 30.0
 KILLED_CHILD = "Child process received unhandled signal"
 T = TypeVar("T")
 
@@ -95,6 +93,7 @@ class Worker:
         self.heartbeat = Heartbeat(self.driver, self.ops, settings.heartbeat_interval)
         self.waiter = QueueWaiter(self.client, self.keys)
         self.state = RunState()
+        self.outage = Outage(log)
         # A dynamic list starts empty, resolved from an empty set: the first reserve finds
         # the queues set changed and sends it back to be resolved.
         dynamic = settings.queues.dynamic
@@ -349,8 +348,7 @@ class Worker:
 
     def _with_redis_retry(self, call: Callable[[], T], unreachable_too: bool = True) -> T:
         """Run a Redis call, retrying with backoff while Redis is unreachable or refuses
-        writes (OOM at maxmemory, READONLY replica): one line when it starts, one when it
-        ends, so an outage of an hour does not flood the log.
+        writes (``store.outage``: one line when it starts, one when it ends).
 
         A connection lost after a write was sent may have lost only its reply, so every call
         retried here is safe to repeat: reserving, finishing (with the failure record of
@@ -359,27 +357,14 @@ class Worker:
         SADD). Only another backend's ``save`` is repeated as it is (see ``failing``).
         A refused write had no effect (a script is refused at its first write).
         """
-        delay, since = 0.1, 0.0
-        while True:
-            try:
-                result = call()
-            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as error:
-                refused = refuses_writes(error)
-                if not refused and (isinstance(error, redis.ResponseError) or not unreachable_too):
-                    raise
-                if not since:
-                    since = time.monotonic()
-                    what = "refuses writes" if refused else "unavailable"
-                    log.warning("Redis %s (%s); retrying with backoff", what, error)
-                self.inbox_wait(delay)
-                self.act_on_signals()
-                if self.state.shutdown and delay > 1:
-                    raise
-                delay = min(delay * 2, REDIS_RETRY_MAX)
-            else:
-                if since:
-                    log.warning("Redis is back after %.1fs", time.monotonic() - since)
-                return result
+        return ride_out(call, self.outage, self._outage_pause, unreachable_too)
+
+    def _outage_pause(self, delay: float) -> bool:
+        """Wait ``delay`` between tries, awake to signals; a stopping worker gives up once
+        the delay has grown past a second (the outage is not a blip)."""
+        self.inbox_wait(delay)
+        self.act_on_signals()
+        return not (self.state.shutdown and delay > 1)
 
 
 def _with_error(failure: Failure, error: BaseException) -> Failure:
