@@ -33,4 +33,16 @@ def redis_options(function: F) -> F:
     )(function)
 
 
+def scheduler_lock_prefix_option(*names: str) -> Callable[[F], F]:
+    """resque-scheduler's ``RESQUE_SCHEDULER_MASTER_LOCK_PREFIX``: the scheduler takes its
+    master lock under it, and the views look for the master there."""
+    return click.option(
+        *names,
+        "lock_prefix",
+        envvar="RESQUE_SCHEDULER_MASTER_LOCK_PREFIX",
+        default="",
+        help="The schedulers' RESQUE_SCHEDULER_MASTER_LOCK_PREFIX (their master lock's key).",
+    )
+
+
 pass_settings = click.make_pass_decorator(RedisSettings)

@@ -57,7 +57,7 @@ from ..connection import RedisSettings
 from ..store import SyncDriver
 from ..store.outage import Outage, describe
 from ..views import DelayedView, FleetSnapshot, read_snapshot
-from .context import pass_settings
+from .context import pass_settings, scheduler_lock_prefix_option
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -90,13 +90,7 @@ INSTALL_HINT = "pip install 'resque-compat[metrics]'"
     help="Address to listen on.",
 )
 @click.option("--once", is_flag=True, help="Print the exposition text once and exit.")
-@click.option(
-    "--scheduler-lock-prefix",
-    "lock_prefix",
-    envvar="RESQUE_SCHEDULER_MASTER_LOCK_PREFIX",
-    default="",
-    help="The schedulers' RESQUE_SCHEDULER_MASTER_LOCK_PREFIX, to find their master lock.",
-)
+@scheduler_lock_prefix_option("--scheduler-lock-prefix")
 @pass_settings
 def metrics(settings: RedisSettings, port: int, address: str, once: bool, lock_prefix: str) -> None:
     """Serve Prometheus metrics read from Redis at each scrape."""

@@ -19,7 +19,7 @@ from ..job import default_registry
 from ..scheduler import Scheduler, SchedulerSettings
 from ..scheduler.recurring import RecurringSchedules
 from ..worker.supervisor import daemonize, write_pidfile
-from .context import pass_settings
+from .context import pass_settings, scheduler_lock_prefix_option
 
 
 @click.command()
@@ -44,7 +44,7 @@ from .context import pass_settings
     help="Longest wait between two looks at the schedule.",
 )
 @click.option("--lock-timeout", type=int, envvar="LOCK_TIMEOUT", default=180, show_default=True)
-@click.option("--lock-prefix", envvar="RESQUE_SCHEDULER_MASTER_LOCK_PREFIX", default="")
+@scheduler_lock_prefix_option("--lock-prefix")
 @click.option("-D", "--dynamic-schedule", "dynamic", is_flag=True, envvar="DYNAMIC_SCHEDULE")
 @click.option("-n", "--app-name", envvar="APP_NAME", default="", help="Shown in the title.")
 @click.option("-E", "--environment", "env", envvar="RAILS_ENV", default="")

@@ -26,7 +26,7 @@ import redis
 from ..connection import RedisSettings
 from ..store import SyncDriver
 from ..views import DelayedView, FleetSnapshot, Rates, WorkerView, rates_between, read_snapshot
-from .context import pass_settings
+from .context import pass_settings, scheduler_lock_prefix_option
 
 READ_TIMEOUT = 5.0
 """Seconds one Redis reply may take: a hung server shows up as an error, not a frozen view."""
@@ -79,13 +79,7 @@ QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})
     show_default=True,
     help="How many recent failures to list.",
 )
-@click.option(
-    "--scheduler-lock-prefix",
-    "lock_prefix",
-    envvar="RESQUE_SCHEDULER_MASTER_LOCK_PREFIX",
-    default="",
-    help="The schedulers' RESQUE_SCHEDULER_MASTER_LOCK_PREFIX, to find their master lock.",
-)
+@scheduler_lock_prefix_option("--scheduler-lock-prefix")
 @pass_settings
 def top(
     settings: RedisSettings,
