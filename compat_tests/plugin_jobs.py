@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from typing import Any
 
@@ -86,16 +87,28 @@ def default_locked(*args: Any) -> None:
 retries = Retry(redis_settings)
 
 
-@retries.retry(limit=2)
-@job("RetriedJob", queue="retry")
-def retried_job(*args: Any) -> None:
+def _log_attempt(class_name: str, args: tuple[Any, ...]) -> None:
+    """Log the retry counter this attempt runs under, as the Ruby twins do."""
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     try:
-        raw = client.get(f"resque:{retry_key('RetriedJob', args)}")
+        raw = client.get(f"resque:{retry_key(class_name, args)}")
     finally:
         client.close()
     counter = None if raw is None else text(raw)
-    entry = {"runtime": "python", "args": list(args), "counter": counter}
-    log("compat:attempts", entry)
+    log("compat:attempts", {"runtime": "python", "args": list(args), "counter": counter})
+
+
+@retries.retry(limit=2)
+@job("RetriedJob", queue="retry")
+def retried_job(*args: Any) -> None:
+    _log_attempt("RetriedJob", args)
     if not args or args[0] != "succeed":
         raise RuntimeError("attempt failed")
+
+
+@retries.retry(limit=2)
+@job("KilledRetriedJob", queue="retry")
+def killed_retried_job(*args: Any) -> None:
+    """Every attempt dies in the worker's child (SIGKILL): the retry hook runs in the worker."""
+    _log_attempt("KilledRetriedJob", args)
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -49,3 +49,15 @@ class UnknownJobError(ResqueCompatError, LookupError):
 
 class DontPerform(ResqueCompatError):
     """Raised by a before_perform hook to skip the job (Resque::Job::DontPerform)."""
+
+
+class DirtyExit(ResqueCompatError, RuntimeError):
+    """A job's process ended without finishing it (Resque::DirtyExit, a RuntimeError there).
+
+    The worker raises nothing: it passes one to the job's ``on_failure`` hooks when the
+    child running the job was killed or exited, as Ruby's parent does with ``job.fail``, so
+    that a plugin such as resque-retry can tell this case apart (its attempt counter lives in
+    Redis, not in the dead child).
+    """
+
+    ruby_name = "Resque::DirtyExit"

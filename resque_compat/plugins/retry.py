@@ -13,7 +13,9 @@ together (two failures in Ruby and one in Python are three attempts):
   job's queue) unless the limit is reached (attempt >= limit; 0 never retries, a negative
   limit always does) or the exception is not retryable (``retry_exceptions`` names the ones
   that are, ``fatal_exceptions`` the ones that are not); ``ignore_exceptions`` give the
-  attempt back (``DECR``).
+  attempt back (``DECR``);
+- on a ``Resque::DirtyExit`` (the child running the attempt died, the hook runs in the
+  worker): the attempt is read from the counter (``GET``, missing as 0) first.
 
 Delayed retries (a ``delay`` or ``backoff`` above 0) go through resque-scheduler's delayed
 queue, which this package does not write yet: such declarations are refused for now.
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import codec
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, DirtyExit
 from ..job import JobSpec
 from ..keys import retry_key_name
 from ..store.plugins import RetryOps
@@ -132,7 +134,13 @@ class JobRetry:
         self.redis.run(self.ops.clear(self.retry_key(args)))
 
     def on_failure(self, error: BaseException, *args: Any) -> None:
-        """``on_failure_retry``: try again, or give up and forget the counter."""
+        """``on_failure_retry``: try again, or give up and forget the counter.
+
+        For a ``DirtyExit`` this runs in the worker, not in the child that died running the
+        attempt, so the attempt number is read from Redis, as resque-retry does there.
+        """
+        if isinstance(error, DirtyExit):
+            self.attempt = self.redis.run(self.ops.attempt(self.retry_key(args)))
         if isinstance(error, self.options.ignore_exceptions):
             self.attempt = self.redis.run(self.ops.uncount(self.retry_key(args)))
         if self.should_retry(error):
