@@ -84,10 +84,13 @@ class Execution:
             return reported
         return self.dirty_exit(child, payload)
 
-    def dirty_exit(self, child: runner.Child, payload: Payload | PayloadError) -> runner.JobResult:
+    def dirty_exit(
+        self, child: runner.Child, payload: Payload | PayloadError, why: str | None = None
+    ) -> runner.JobResult:
         """A child ended without finishing its job: ``Resque::DirtyExit``, after the job's
-        ``on_failure`` hooks have run here with it (Ruby's ``job.fail`` in the parent)."""
-        message = child.exit_message()
+        ``on_failure`` hooks have run here with it (Ruby's ``job.fail`` in the parent).
+        ``why`` replaces the exit status in the message when the child said what failed."""
+        message = why or child.exit_message()
         runner.run_failure_hooks(payload, self.registry, DirtyExit(message))
         return runner.JobResult(False, DirtyExit.ruby_name, message)
 
