@@ -72,7 +72,7 @@ def running(raw_redis: redis.Redis, class_name: str) -> bool:
     """Whether some worker:<id> records a job of ``class_name`` as running."""
     for key in raw_redis.keys("resque:worker:*"):
         record = raw_redis.get(key)
-        if record and record.startswith(b"{") and class_name.encode() in record:
+        if isinstance(record, bytes) and record.startswith(b"{") and class_name.encode() in record:
             return True
     return False
 
@@ -147,7 +147,7 @@ def test_disabled_or_unset_is_one_job_per_child(redis_url: str, raw_redis: redis
 
 # -- the same counters and records as fork per job ---------------------------------------
 
-MIXED = [
+MIXED: list[list[Any]] = [
     ["RecordArgs", [0]],
     ["Failing", [1]],
     ["RecordArgs", [2]],
