@@ -161,7 +161,9 @@ def test_ruby_and_python_build_the_same_retry_keys(redis_url: str) -> None:
 KILLED_COUNTER = f"resque:{retry_key('KilledRetriedJob', ARGS)}"
 
 
-def _killed_attempts(redis_url: str, raw_redis: redis.Redis, runtime: str) -> dict[str, Any]:
+def _killed_attempts(
+    redis_url: str, raw_redis: redis.Redis, runtime: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Every attempt of ``KilledRetriedJob`` dies in the worker's child; what is left."""
     _enqueue_killed(redis_url)
     if runtime == "ruby":
@@ -169,7 +171,7 @@ def _killed_attempts(redis_url: str, raw_redis: redis.Redis, runtime: str) -> di
         run_ruby("worker.rb", redis_url, env=env, timeout=60)
     else:
         app = ("--app", "compat_tests.plugin_jobs")
-        with PythonWorker(redis_url, "retry", "--interval", "0", *app) as worker:
+        with PythonWorker(redis_url, "retry", "--interval", "0", *app, env=env) as worker:
             assert worker.wait(30) == 0, worker.output()
     failed = [codec.decode(raw) for raw in raw_redis.lrange("resque:failed", 0, -1)]
     left = {
@@ -197,9 +199,11 @@ def test_a_killed_child_is_retried_with_the_counter_ruby_keeps(
 ) -> None:
     """The child dies (SIGKILL) mid-attempt: the worker runs the job's failure hooks with a
     Resque::DirtyExit, resque-retry's reads the attempt from Redis, and the job is retried
-    until the limit, then given up, leaving what a Ruby worker with real resque-retry leaves."""
+    until the limit, then given up, leaving what a Ruby worker with real resque-retry leaves;
+    with many jobs per child (the dead child's job found in worker:<id>) too."""
     ruby = _killed_attempts(redis_url, raw_redis, "ruby")
     python = _killed_attempts(redis_url, raw_redis, "python")
+    many_per_child = _killed_attempts(redis_url, raw_redis, "python", {"JOBS_PER_FORK": "5"})
     dirty = (
         codec.decode(codec.encode_payload("KilledRetriedJob", ARGS)),
         "Resque::DirtyExit",
@@ -211,3 +215,4 @@ def test_a_killed_child_is_retried_with_the_counter_ruby_keeps(
     assert ruby["failed"] == [dirty] * 3
     assert python["attempts"] == [("python", "0"), ("python", "1"), ("python", "2")]
     assert {**python, "attempts": []} == {**ruby, "attempts": []}
+    assert many_per_child == python
