@@ -78,16 +78,19 @@ class Worker:
         registry: JobRegistry | None = None,
         hooks: WorkerHooks | None = None,
         failures: FailureBackend | None = None,
-        worker_id: str | None = None,
+        parent: Worker | None = None,
     ) -> None:
+        """``parent``: for a multi-job child (``child``), the worker whose id and client it
+        takes (the client's pool opens new connections after the fork)."""
         self.settings = settings
         self.keys = redis_settings.keys
         self.registry = registry if registry is not None else default_registry
         self.hooks = hooks if hooks is not None else default_worker_hooks
         self.failures = failures or RedisBackend(self.keys)
-        self.id = worker_id or f"{settings.hostname}:{os.getpid()}:{settings.queues.label}"
+        own_id = f"{settings.hostname}:{os.getpid()}:{settings.queues.label}"
+        self.id: str = parent.id if parent else own_id
         self.redis_settings = redis_settings
-        self.client = redis_settings.client()
+        self.client: redis.Redis = parent.client if parent else redis_settings.client()
         self.driver = SyncDriver(self.client, dedicated=True)
         self.ops = LifecycleOps(self.keys, self.id)
         self.titles = ProcessTitles(settings.resque_version, settings.procline_prefix)
@@ -284,8 +287,9 @@ class Worker:
             self.settings, fork_per_job=False, multi_job_forks=None, shutdown=shutdown
         )
         child = Worker(
-            settings, self.redis_settings, self.registry, self.hooks, self.failures, self.id
+            settings, self.redis_settings, self.registry, self.hooks, self.failures, parent=self
         )
+        child.heartbeat.leave_to_parent()
         child.inbox.table = child_action_table()
         child.waiter.blocking = self.waiter.blocking
         child._queues = self._queues

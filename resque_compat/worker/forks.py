@@ -113,7 +113,8 @@ def process(worker: ForkingWorker, job: Reserved, limits: ForkLimits) -> Reserva
     child = runner.Child.start(lambda: _child_life(worker, job, limits))
     worker.titles.forked(child.pid, timefmt.epoch())
     reported = worker.execution.watch(child)
-    left = worker.recorded_job()
+    # A child that reported success finished its last job itself: nothing can be left.
+    left = None if reported is not None and reported.ok else worker.recorded_job()
     if left is None:
         return worker.reserve()
     payload = runner.read_payload(left.raw)
