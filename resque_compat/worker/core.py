@@ -9,6 +9,9 @@ the next in one script call. When no queue has work the worker blocks on Redis
 acted on before every reserve; a job reserved but never started when the worker stops goes
 back to the head of its queue. At the end: unregister (a job still recorded, i.e. one that
 was running, becomes a ``Resque::DirtyExit``) and ``worker_exit``.
+
+With JOBS_PER_FORK or MINUTES_PER_FORK (resque-multi-job-forks, see ``forks``) the forked
+child runs this same loop for many jobs, under this worker's id, until its limits.
 """
 
 from __future__ import annotations
