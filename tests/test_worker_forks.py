@@ -292,3 +292,19 @@ def test_quit_to_the_child_ends_only_the_child(redis_url: str, raw_redis: redis.
     pids = [pid for pid, _args in performed(raw_redis)]
     assert pids[:2] == [first_child] * 2 and first_child not in pids[2:]
     assert raw_redis.get("resque:stat:processed") == b"4"
+
+
+@pytest.mark.parametrize("env", [{}, {"JOBS_PER_FORK": "3"}], ids=["fork-per-job", "3-per-fork"])
+def test_a_killed_childs_job_gets_its_failure_hooks_in_the_worker(
+    redis_url: str, raw_redis: redis.Redis, env: dict[str, str]
+) -> None:
+    """Ruby's parent calls ``job.fail(DirtyExit)``, which runs the job's on_failure hooks
+    with its arguments: so does the Python worker, in its own process."""
+    enqueue(redis_url, [["RecordArgs", [0]], ["KilledWithHook", ["a", 1]]])
+    with PythonWorker(redis_url, "compat", "--interval", "0", env=env) as worker:
+        assert worker.wait(30) == 0, worker.output()
+        worker_pid = worker.pid
+    hooked = [(pid, args) for pid, args in performed(raw_redis) if args[0] == "on_failure"]
+    assert hooked == [(worker_pid, ["on_failure", "Resque::DirtyExit", "a", 1])]
+    [failure] = failures(raw_redis)
+    assert (failure["exception"], failure["payload"]["args"]) == ("Resque::DirtyExit", ["a", 1])
