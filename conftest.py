@@ -9,6 +9,8 @@ import redis
 
 from resque_compat.devserver import RedisServerProcess
 
+SMALL_REDIS_ARGS = ["--maxmemory", "64mb", "--maxmemory-policy", "noeviction"]
+
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServerProcess]:
@@ -32,3 +34,11 @@ def raw_redis(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+@pytest.fixture
+def small_redis() -> Iterator[RedisServerProcess]:
+    """A redis-server of its own with ``maxmemory`` and ``noeviction``: ``tests.refusing.fill``
+    makes it refuse writes (OOM)."""
+    with RedisServerProcess(extra_args=SMALL_REDIS_ARGS) as server:
+        yield server

@@ -22,9 +22,14 @@ PERFORMED_KEY = "compat:performed"
 registry: JobRegistry = default_registry
 
 
+#: Where ``record`` writes when set: a Redis apart from the one under test, so that what ran
+#: survives that one's failover (tests/test_sentinel.py). Ruby's jobs.rb reads it too.
+LEDGER_ENV = "COMPAT_LEDGER_URL"
+
+
 def record(*args: Any, runtime: str = "python") -> None:
     """Append to ``compat:performed`` on a connection of this process (forks get their own)."""
-    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    client = redis.Redis.from_url(os.environ.get(LEDGER_ENV) or os.environ["REDIS_URL"])
     try:
         entry = {"runtime": runtime, "pid": os.getpid(), "args": list(args)}
         client.rpush(PERFORMED_KEY, json.dumps(entry))

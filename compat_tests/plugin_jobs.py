@@ -87,23 +87,114 @@ def default_locked(*args: Any) -> None:
 retries = Retry(redis_settings)
 
 
+@retries.retry(limit=2)
+@job("RetriedJob", queue="retry")
+def retried_job(*args: Any) -> None:
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        raw = client.get(f"resque:{retry_key('RetriedJob', args)}")
+    finally:
+        client.close()
+    counter = None if raw is None else text(raw)
+    entry = {"runtime": "python", "args": list(args), "counter": counter}
+    log("compat:attempts", entry)
+    if not args or args[0] != "succeed":
+        raise RuntimeError("attempt failed")
+
+
+def _log_callback(status: StatusJob, callback: str, detail: str | None) -> None:
+    current = status.status()
+    entry = {"runtime": "python", "uuid": status.uuid, "callback": callback, "detail": detail}
+    log("compat:callbacks", {**entry, "status": current.status if current else None})
+
+
+def _on_success(status: StatusJob) -> None:
+    _log_callback(status, "on_success", None)
+    if status.options.get("outcome") == "callback_raises":
+        raise RuntimeError("after success")
+
+
+def _on_failure(status: StatusJob, error: BaseException | str | None) -> None:
+    detail = f"error: {error}" if isinstance(error, BaseException) else error
+    _log_callback(status, "on_failure", detail)
+
+
+def _on_killed(status: StatusJob) -> None:
+    _log_callback(status, "on_killed", None)
+
+
+@statuses.job("CallbackJob", on_success=_on_success, on_failure=_on_failure, on_killed=_on_killed)
+def callback_job(status: StatusJob) -> None:
+    outcome = status.options.get("outcome")
+    if outcome == "raise":
+        raise ValueError("bad input")
+    if outcome == "fail":
+        status.failed(f"gave up on {ruby_to_s(status.options.get('item'))}")
+    elif outcome == "tick":
+        steps = int(status.options.get("steps", 200))
+        for step in range(steps):
+            status.at(step + 1, steps)
+            time.sleep(float(status.options.get("pause", 0)))
+    else:
+        status.at(1, 1, "done")
+
+
 def _log_attempt(class_name: str, args: tuple[Any, ...]) -> None:
-    """Log the retry counter this attempt runs under, as the Ruby twins do."""
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     try:
         raw = client.get(f"resque:{retry_key(class_name, args)}")
     finally:
         client.close()
     counter = None if raw is None else text(raw)
-    log("compat:attempts", {"runtime": "python", "args": list(args), "counter": counter})
+    entry = {"runtime": "python", "class": class_name, "args": list(args), "counter": counter}
+    log("compat:attempts", entry)
 
 
-@retries.retry(limit=2)
-@job("RetriedJob", queue="retry")
-def retried_job(*args: Any) -> None:
-    _log_attempt("RetriedJob", args)
-    if not args or args[0] != "succeed":
-        raise RuntimeError("attempt failed")
+def _transient(error: BaseException, *_args: Any) -> bool:
+    return "transient" in str(error)
+
+
+@retries.retry(limit=3, retry_exceptions=(OSError,), retry_criteria=(_transient,))
+@job("CriteriaJob", queue="retry")
+def criteria_job(kind: str, *rest: Any) -> None:
+    _log_attempt("CriteriaJob", (kind, *rest))
+    raise RuntimeError(f"{kind} failure")
+
+
+@retries.retry(limit=5, retry_args=lambda name, tries: [name, tries + 1])
+@job("RetryArgsJob", queue="retry")
+def retry_args_job(name: str, tries: int) -> None:
+    _log_attempt("RetryArgsJob", (name, tries))
+    if tries < 2:
+        raise RuntimeError(f"try {tries} failed")
+
+
+@retries.retry(retry_exceptions={RuntimeError: (0, 0, 0), OSError: 0})
+@job("DelayListJob", queue="retry")
+def delay_list_job(*args: Any) -> None:
+    _log_attempt("DelayListJob", args)
+    raise RuntimeError("always")
+
+
+@retries.retry(limit=2, delay=60)
+@job("DelayedRetryJob", queue="retry")
+def delayed_retry_job(*args: Any) -> None:
+    _log_attempt("DelayedRetryJob", args)
+    raise RuntimeError("delayed attempt failed")
+
+
+@retries.retry(backoff=(0, 30, 90))
+@job("BackoffJob", queue="retry")
+def backoff_job(*args: Any) -> None:
+    _log_attempt("BackoffJob", args)
+    raise RuntimeError("backoff attempt failed")
+
+
+@retries.retry(retry_exceptions={RuntimeError: (10, 20)})
+@job("ExceptionDelayJob", queue="retry")
+def exception_delay_job(*args: Any) -> None:
+    _log_attempt("ExceptionDelayJob", args)
+    raise RuntimeError("exception delay failed")
 
 
 @retries.retry(limit=2)

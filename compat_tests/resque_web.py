@@ -104,10 +104,16 @@ class ResqueWeb:
         *,
         script: Path = RESQUE_WEB_RU,
         env: Mapping[str, str] | None = None,
+        version: str | None = None,
     ) -> ResqueWeb:
         """Start ``ruby_fixtures/resque_web.ru`` (or another ``script`` that prints the same
-        "listening" line) and wait until it answers HTTP."""
-        process = start_ruby(str(script), redis_url, env=env)
+        "listening" line) and wait until it answers HTTP.
+
+        ``version`` picks a Ruby Resque of the version matrix (see ``runtimes.start_ruby``);
+        the fixture runs ``Resque::Server`` on WEBrick itself, so 1.27's ``bin/resque-web``
+        (which needs the missing ``vegas`` gem) is never involved.
+        """
+        process = start_ruby(str(script), redis_url, env=env, version=version)
         try:
             base_url = _wait_for_listening(process, timeout)
             web = cls(process, base_url)
@@ -334,6 +340,20 @@ def chromium_skip_reason() -> str | None:
 
 
 _CHROMIUM_SKIP_REASON = chromium_skip_reason()
+
+SCREENSHOTS_ENV = "RESQUE_WEB_SCREENSHOTS"
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """``$RESQUE_WEB_SCREENSHOTS`` (e.g. ``docs/img``) when set, else the test's tmp dir:
+    the docs' screenshots are refreshed by running the browser tests with it set."""
+    configured = os.environ.get(SCREENSHOTS_ENV, "")
+    if not configured:
+        return tmp_path
+    directory = Path(configured)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
 
 #: Marks a test that drives headless Chromium; skipped, saying why, when it is absent.
 requires_chromium = pytest.mark.skipif(

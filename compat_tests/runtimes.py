@@ -58,6 +58,10 @@ SHARED_RUBY = Path(os.environ.get("RESQUE_SHARED_RUBY", REPO_ROOT.parent / "shar
 #: Where the shared trees hold Ruby Resque 3.0.0, the version the rig is written against.
 SHARED_RESQUE_LIB = SHARED_RUBY / "resque-3.0.0" / "lib"
 
+#: The Ruby Resque versions of the version matrix (``compat_tests/test_versions.py``): deployments
+#: still run 2.x and 1.27 beside 3.x. Each is a tree under :data:`SHARED_RUBY`.
+RUBY_VERSIONS = ("3.0.0", "2.7.0", "1.27.4")
+
 #: Set (by ``scripts/test.sh`` when the shared trees are present, and by CI) to make a missing
 #: Ruby Resque an error instead of a skip: there, a Ruby test must never pass by skipping.
 REQUIRE_RUBY_ENV = "RESQUE_COMPAT_REQUIRE_RUBY"
@@ -206,6 +210,41 @@ if _RUBY_SKIP_REASON is not None and os.environ.get(REQUIRE_RUBY_ENV):
 requires_ruby = pytest.mark.skipif(_RUBY_SKIP_REASON is not None, reason=_RUBY_SKIP_REASON or "")
 
 
+def shared_resque_lib(version: str) -> Path:
+    """The lib directory of Ruby Resque ``version`` in the shared trees."""
+    return SHARED_RUBY / f"resque-{version}" / "lib"
+
+
+def ruby_version_skip_reason(version: str) -> str | None:
+    """Why Ruby Resque ``version`` cannot run here (no Ruby, or no shared tree), or None.
+
+    :data:`RUBY_RESQUE_VERSION` is the rig's default Ruby Resque (``RESQUE_RUBY_LIB``, the
+    shared tree or the gem, see :func:`ruby_resque_lib`); the others come from the shared trees.
+    """
+    if version == RUBY_RESQUE_VERSION:
+        return ruby_skip_reason()
+    if shutil.which("ruby") is None:
+        return "Ruby not found on PATH: install Ruby >= 2.7 to run the Ruby Resque interop tests"
+    if not (shared_resque_lib(version) / "resque.rb").is_file():
+        return f"Ruby Resque {version} not found under {SHARED_RUBY} (set RESQUE_SHARED_RUBY)"
+    return None
+
+
+def requires_ruby_version(version: str) -> pytest.MarkDecorator:
+    """Skips a test of Ruby Resque ``version`` where its tree is missing (an error in CI)."""
+    reason = ruby_version_skip_reason(version)
+    if reason is not None and os.environ.get(REQUIRE_RUBY_ENV):
+        raise RuntimeError(f"{REQUIRE_RUBY_ENV} is set but Ruby Resque cannot run: {reason}")
+    return pytest.mark.skipif(reason is not None, reason=reason or "")
+
+
+def ruby_version_params() -> list[Any]:
+    """``pytest.param`` per :data:`RUBY_VERSIONS`, for ``parametrize("ruby_version", ...)``."""
+    return [
+        pytest.param(v, id=f"resque-{v}", marks=requires_ruby_version(v)) for v in RUBY_VERSIONS
+    ]
+
+
 def _ruby_script(script: str) -> Path:
     path = Path(script)
     if path.is_absolute():
@@ -224,8 +263,10 @@ def _ruby_command(
     env: Mapping[str, str] | None,
     json_adapter: str,
     args: Sequence[str],
+    version: str | None = None,
 ) -> tuple[list[str], dict[str, str]]:
-    lib = ruby_resque_lib()
+    default = version is None or version == RUBY_RESQUE_VERSION
+    lib = ruby_resque_lib() if default else str(shared_resque_lib(version or ""))
     if lib is None:
         raise RuntimeError(ruby_skip_reason() or "Ruby Resque not available")
     full_env = _inherited_env()
@@ -243,15 +284,17 @@ def run_ruby(
     timeout: float = 60,
     args: Sequence[str] = (),
     input: str | None = None,
+    version: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``ruby_fixtures/<script>`` to completion against ``redis_url``.
 
     The child gets ``RESQUE_RUBY_LIB``, ``REDIS_URL`` and ``MULTI_JSON_ADAPTER`` plus ``env``
     (Resque worker variables such as ``QUEUE`` are only ever taken from ``env``). Raises
     :class:`RuntimeProcessError` on a non-zero exit and :class:`RuntimeTimeoutError` after
-    ``timeout`` seconds, both showing the child's output.
+    ``timeout`` seconds, both showing the child's output. ``version`` picks one of
+    :data:`RUBY_VERSIONS` from the shared trees instead of the default Ruby Resque.
     """
-    command, full_env = _ruby_command(script, redis_url, env, json_adapter, args)
+    command, full_env = _ruby_command(script, redis_url, env, json_adapter, args, version)
     return _run(command, full_env, REPO_ROOT, timeout, input)
 
 
@@ -262,13 +305,14 @@ def start_ruby(
     env: Mapping[str, str] | None = None,
     json_adapter: str = "json_gem",
     args: Sequence[str] = (),
+    version: str | None = None,
 ) -> RuntimeProcess:
     """Start ``ruby_fixtures/<script>`` (typically ``worker.rb``) and return without waiting.
 
     Use the result as a context manager, or call :meth:`RuntimeProcess.stop`, so the
     worker and any job child it forked are gone when the test ends.
     """
-    command, full_env = _ruby_command(script, redis_url, env, json_adapter, args)
+    command, full_env = _ruby_command(script, redis_url, env, json_adapter, args, version)
     return RuntimeProcess.launch(command, full_env, REPO_ROOT)
 
 
@@ -279,6 +323,7 @@ def ruby_eval(
     env: Mapping[str, str] | None = None,
     json_adapter: str = "json_gem",
     timeout: float = 60,
+    version: str | None = None,
 ) -> Any:
     """Evaluate Ruby ``code`` with Resque booted on ``redis_url``; return its value from JSON.
 
@@ -286,7 +331,13 @@ def ruby_eval(
     non-JSON objects as their ``to_s``. A Ruby exception raises :class:`RuntimeProcessError`.
     """
     done = run_ruby(
-        "eval.rb", redis_url, env=env, json_adapter=json_adapter, timeout=timeout, input=code
+        "eval.rb",
+        redis_url,
+        env=env,
+        json_adapter=json_adapter,
+        timeout=timeout,
+        input=code,
+        version=version,
     )
     return json.loads(done.stdout)
 

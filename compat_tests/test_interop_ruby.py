@@ -1,4 +1,7 @@
-"""Python and real Ruby Resque 3.0 on one Redis: jobs, dequeue, inspection, workers, pruning.
+"""Python and real Ruby Resque on one Redis: jobs, dequeue, inspection, workers, pruning.
+
+The core tests take ``ruby_version`` and run against each of :data:`RUBY_VERSIONS` (3.0.0, 2.7.0,
+1.27.4: the version matrix, tabled by ``compat_tests/versions.py``); the rest run on 3.0.0.
 
 Every test here runs Ruby Resque itself (``requires_ruby``: skipped, saying why, where it is
 not installed; run with ``RESQUE_RUBY_LIB=/path/to/resque/lib``). What Ruby is asked is
@@ -27,10 +30,12 @@ import redis
 from compat_tests.matrix import difference
 from compat_tests.runtimes import (
     PERFORMED_KEY,
+    RUBY_RESQUE_VERSION,
     RuntimeProcess,
     read_performed,
     requires_ruby,
     ruby_eval,
+    ruby_version_params,
     run_ruby,
     start_ruby,
     wait_for_performed,
@@ -75,8 +80,11 @@ def _registered(raw_redis: redis.Redis) -> set[str]:
     return {member.decode() for member in members}
 
 
-def _start_ruby_worker(stack: contextlib.ExitStack, redis_url: str, queues: str) -> RuntimeProcess:
-    proc = start_ruby("worker.rb", redis_url, env={"QUEUES": queues, "INTERVAL": "0.1"})
+def _start_ruby_worker(
+    stack: contextlib.ExitStack, redis_url: str, queues: str, version: str | None = None
+) -> RuntimeProcess:
+    env = {"QUEUES": queues, "INTERVAL": "0.1"}
+    proc = start_ruby("worker.rb", redis_url, env=env, version=version)
     return stack.enter_context(proc)
 
 
@@ -112,8 +120,9 @@ def _plant_dead_local_worker(raw_redis: redis.Redis, queues: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("ruby_version", ruby_version_params())
 def test_ruby_worker_performs_python_enqueued_jobs_with_exact_arguments(
-    redis_url: str, raw_redis: redis.Redis
+    redis_url: str, raw_redis: redis.Redis, ruby_version: str
 ) -> None:
     """Every value type Ruby's own Resque.enqueue was recorded with, enqueued from Python.
 
@@ -128,7 +137,8 @@ def test_ruby_worker_performs_python_enqueued_jobs_with_exact_arguments(
     for case, payload in zip(cases, stored, strict=True):
         assert _args_bytes(payload) == _args_bytes(case["payload"].encode()), case["case"]
 
-    run_ruby("worker.rb", redis_url, env={"QUEUE": "compat", "INTERVAL": "0"}, timeout=90)
+    env = {"QUEUE": "compat", "INTERVAL": "0"}
+    run_ruby("worker.rb", redis_url, env=env, timeout=90, version=ruby_version)
 
     records = _raw_list(raw_redis, PERFORMED_KEY)
     assert len(records) == len(cases)
@@ -286,12 +296,13 @@ def _recorded_enqueue_calls() -> list[str]:
     return calls
 
 
+@pytest.mark.parametrize("ruby_version", ruby_version_params())
 def test_python_worker_performs_ruby_enqueued_jobs_with_exact_arguments(
-    redis_url: str, raw_redis: redis.Redis
+    redis_url: str, raw_redis: redis.Redis, ruby_version: str
 ) -> None:
     calls = _recorded_enqueue_calls()
     assert len(calls) >= 15
-    ruby_eval("\n".join(calls) + "\ntrue", redis_url)
+    ruby_eval("\n".join(calls) + "\ntrue", redis_url, version=ruby_version)
     stored = _raw_list(raw_redis, "resque:queue:compat")
     assert len(stored) == len(calls)
 
@@ -320,6 +331,7 @@ job = worker && worker.job
   "state" => worker && worker.state,
   "idle" => worker && worker.idle?,
   "job" => job,
+  "processing" => worker && worker.processing,
   "run_at" => job && job["run_at"] && Time.parse(job["run_at"]).to_i,
   "started" => worker && worker.started,
   "started_at" => worker && Time.parse(worker.started).to_i,
@@ -336,18 +348,20 @@ _RUBY_STARTED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}$")
 _RUBY_FAILED_AT = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d [A-Z]{3,5}$")
 
 
-def _describe(redis_url: str, worker_id: str) -> dict[str, Any]:
-    seen: dict[str, Any] = ruby_eval(_DESCRIBE_WORKER, redis_url, env={"WORKER_ID": worker_id})
+def _describe(redis_url: str, worker_id: str, version: str) -> dict[str, Any]:
+    env = {"WORKER_ID": worker_id}
+    seen: dict[str, Any] = ruby_eval(_DESCRIBE_WORKER, redis_url, env=env, version=version)
     return seen
 
 
-def _start_worker(kind: str, redis_url: str, stack: contextlib.ExitStack) -> tuple[str, int]:
+def _start_worker(
+    kind: str, redis_url: str, stack: contextlib.ExitStack, version: str
+) -> tuple[str, int]:
     if kind == "python":
         worker = stack.enter_context(PythonWorker(redis_url, "compat", "--interval", "0.5"))
         return worker.wait_registered(30), worker.pid
-    proc = stack.enter_context(
-        start_ruby("worker.rb", redis_url, env={"QUEUE": "compat", "INTERVAL": "0.1"})
-    )
+    env = {"QUEUE": "compat", "INTERVAL": "0.1"}
+    proc = stack.enter_context(start_ruby("worker.rb", redis_url, env=env, version=version))
     client = redis.Redis.from_url(redis_url)
     try:
         _wait_registered(client, f"{HOST}:{proc.pid}:compat", proc)
@@ -365,14 +379,28 @@ def _assert_common(seen: dict[str, Any], worker_id: str) -> None:
     assert seen["heartbeat"] is not None and abs(seen["now"] - seen["heartbeat"]) < 120
 
 
-@pytest.mark.parametrize("kind", ["python", "ruby"])
-def test_ruby_describes_the_worker_idle_busy_and_after_a_failure(
-    kind: str, redis_url: str, raw_redis: redis.Redis, stack: contextlib.ExitStack
-) -> None:
-    """What resque-web shows (Ruby's Worker API) is the same for a Python and a Ruby worker."""
-    worker_id, _pid = _start_worker(kind, redis_url, stack)
+def _kind_by_version() -> list[Any]:
+    """A Python worker under every Ruby version; the Ruby worker itself under the default."""
+    python = [
+        pytest.param("python", p.values[0], id=f"python-{p.id}", marks=p.marks)
+        for p in ruby_version_params()
+    ]
+    return [*python, pytest.param("ruby", RUBY_RESQUE_VERSION, id="ruby")]
 
-    idle = _describe(redis_url, worker_id)
+
+@pytest.mark.parametrize(("kind", "ruby_version"), _kind_by_version())
+def test_ruby_describes_the_worker_idle_busy_and_after_a_failure(
+    kind: str,
+    ruby_version: str,
+    redis_url: str,
+    raw_redis: redis.Redis,
+    stack: contextlib.ExitStack,
+) -> None:
+    """What resque-web shows (Ruby's Worker API) is the same for a Python and a Ruby worker,
+    and the same under each Ruby Resque version."""
+    worker_id, _pid = _start_worker(kind, redis_url, stack, ruby_version)
+
+    idle = _describe(redis_url, worker_id, ruby_version)
     _assert_common(idle, worker_id)
     assert (idle["state"], idle["idle"], idle["job"]) == ("idle", True, {})
     assert (idle["processed"], idle["failed"], idle["working"]) == (0, 0, [])
@@ -380,19 +408,20 @@ def test_ruby_describes_the_worker_idle_busy_and_after_a_failure(
     with Resque.from_url(redis_url) as resque:
         resque.enqueue("Slow", 5, "mid-job")
         wait_for(lambda: raw_redis.exists(f"resque:worker:{worker_id}"), 15, "the job to start")
-        busy = _describe(redis_url, worker_id)
+        busy = _describe(redis_url, worker_id, ruby_version)
         assert raw_redis.exists(f"resque:worker:{worker_id}"), "the job ended during the reads"
         wait_for_performed(redis_url, 1, timeout=20)
         resque.enqueue("Failing", 7)
         wait_for(lambda: raw_redis.llen("resque:failed") == 1, 20, "the failure")
         wait_for(lambda: not raw_redis.exists(f"resque:worker:{worker_id}"), 20, "idle again")
-    after = _describe(redis_url, worker_id)
+    after = _describe(redis_url, worker_id, ruby_version)
 
     _assert_common(busy, worker_id)
     assert (busy["state"], busy["idle"], busy["working"]) == ("working", False, [worker_id])
     assert list(busy["job"]) == ["queue", "run_at", "payload"]
     assert busy["job"]["queue"] == "compat"
     assert busy["job"]["payload"] == {"class": "Slow", "args": [5, "mid-job"]}
+    assert busy["processing"] == busy["job"]
     assert abs(busy["now"] - busy["run_at"]) < 60
     assert busy["info"]["working"] == 1
 
@@ -415,8 +444,9 @@ def test_ruby_describes_the_worker_idle_busy_and_after_a_failure(
     }
 
 
+@pytest.mark.parametrize("ruby_version", ruby_version_params())
 def test_ruby_wildcard_worker_leaves_a_live_python_worker_alone(
-    redis_url: str, raw_redis: redis.Redis, stack: contextlib.ExitStack
+    redis_url: str, raw_redis: redis.Redis, stack: contextlib.ExitStack, ruby_version: str
 ) -> None:
     """Ruby's pruning with ``QUEUE=*`` checks every worker on the host against ``ps``: the
     Python worker, busy with a job, must pass as a live Resque process."""
@@ -428,7 +458,7 @@ def test_ruby_wildcard_worker_leaves_a_live_python_worker_alone(
     dead_id = _plant_dead_local_worker(raw_redis, "compat")
     raw_redis.delete(PRUNING_LOCK)  # the Python worker took it at startup
 
-    ruby = _start_ruby_worker(stack, redis_url, "*")
+    ruby = _start_ruby_worker(stack, redis_url, "*", ruby_version)
     _wait_registered(raw_redis, f"{HOST}:{ruby.pid}:*", ruby)
 
     assert dead_id not in _registered(raw_redis), "Ruby's pruning did not run"
@@ -460,9 +490,14 @@ def _rehost(raw_redis: redis.Redis, worker_id: str, heartbeat_age: int) -> str:
     return moved
 
 
+@pytest.mark.parametrize("ruby_version", ruby_version_params())
 @pytest.mark.parametrize("kind", ["python", "ruby"])
 def test_ruby_prunes_a_dead_worker_with_an_old_heartbeat_on_another_host(
-    kind: str, redis_url: str, raw_redis: redis.Redis, stack: contextlib.ExitStack
+    kind: str,
+    ruby_version: str,
+    redis_url: str,
+    raw_redis: redis.Redis,
+    stack: contextlib.ExitStack,
 ) -> None:
     """A worker killed mid-job, its heartbeat 6 minutes old: a starting Ruby worker records
     its job as ``Resque::PruneDeadWorkerDirtyExit``, for a Python worker as for a Ruby one."""
@@ -475,7 +510,7 @@ def test_ruby_prunes_a_dead_worker_with_an_old_heartbeat_on_another_host(
             wait_for(lambda: raw_redis.exists(f"resque:worker:{worker_id}"), 15, "the job")
         # leaving the block SIGKILLs the worker's whole process group
     else:
-        ruby = _start_ruby_worker(stack, redis_url, "compat")
+        ruby = _start_ruby_worker(stack, redis_url, "compat", ruby_version)
         worker_id = f"{HOST}:{ruby.pid}:compat"
         wait_for(lambda: raw_redis.exists(f"resque:worker:{worker_id}"), 30, "the job")
         ruby.kill_now()
@@ -483,13 +518,18 @@ def test_ruby_prunes_a_dead_worker_with_an_old_heartbeat_on_another_host(
     dead_id = _rehost(raw_redis, worker_id, heartbeat_age=360)
     raw_redis.delete(PRUNING_LOCK)
 
-    run_ruby("worker.rb", redis_url, env={"QUEUE": "other", "INTERVAL": "0"})
+    env = {"QUEUE": "other", "INTERVAL": "0"}
+    run_ruby("worker.rb", redis_url, env=env, version=ruby_version)
 
     [failure] = [json.loads(raw) for raw in _raw_list(raw_redis, "resque:failed")]
+    # Resque 1.27's PruneDeadWorkerDirtyExit message is the bare worker id; 2.x added the text.
+    error = f"Worker {dead_id} did not gracefully exit while processing Slow"
+    if ruby_version.startswith("1."):
+        error = dead_id
     assert {k: failure[k] for k in ("payload", "exception", "error", "worker", "queue")} == {
         "payload": {"class": "Slow", "args": [60, "never finishes"]},
         "exception": "Resque::PruneDeadWorkerDirtyExit",
-        "error": f"Worker {dead_id} did not gracefully exit while processing Slow",
+        "error": error,
         "worker": dead_id,
         "queue": "compat",
     }
@@ -500,14 +540,27 @@ def test_ruby_prunes_a_dead_worker_with_an_old_heartbeat_on_another_host(
     assert not raw_redis.hexists("resque:workers:heartbeat", dead_id)
 
 
-@pytest.mark.parametrize("python_queues", ["compat", "*"])
+def _queues_by_version() -> list[Any]:
+    """``compat`` under every Ruby version, ``*`` under the default one."""
+    compat = [
+        pytest.param("compat", p.values[0], id=f"compat-{p.id}", marks=p.marks)
+        for p in ruby_version_params()
+    ]
+    return [*compat, pytest.param("*", RUBY_RESQUE_VERSION, id="*")]
+
+
+@pytest.mark.parametrize(("python_queues", "ruby_version"), _queues_by_version())
 def test_python_worker_never_prunes_a_live_ruby_worker(
-    python_queues: str, redis_url: str, raw_redis: redis.Redis, stack: contextlib.ExitStack
+    python_queues: str,
+    ruby_version: str,
+    redis_url: str,
+    raw_redis: redis.Redis,
+    stack: contextlib.ExitStack,
 ) -> None:
-    ruby = _start_ruby_worker(stack, redis_url, "compat")
+    ruby = _start_ruby_worker(stack, redis_url, "compat", ruby_version)
     ruby_id = f"{HOST}:{ruby.pid}:compat"
     _wait_registered(raw_redis, ruby_id, ruby)
-    ruby_eval('Resque.enqueue(Slow, 5, "ruby busy")', redis_url)
+    ruby_eval('Resque.enqueue(Slow, 5, "ruby busy")', redis_url, version=ruby_version)
     wait_for(lambda: raw_redis.exists(f"resque:worker:{ruby_id}"), 15, "the Ruby job to start")
     dead_id = _plant_dead_local_worker(raw_redis, "compat")
     raw_redis.delete(PRUNING_LOCK)  # the Ruby worker took it at startup
@@ -522,7 +575,7 @@ def test_python_worker_never_prunes_a_live_ruby_worker(
     assert python.wait(20) == 0, python.output()
     [slow] = wait_for_performed(redis_url, 1, timeout=20)
     assert (slow["runtime"], slow["args"]) == ("ruby", [5, "ruby busy"])
-    ruby_eval('Resque.enqueue(RecordArgs, "after python left")', redis_url)
+    ruby_eval('Resque.enqueue(RecordArgs, "after python left")', redis_url, version=ruby_version)
     records = wait_for_performed(redis_url, 2, timeout=20)
     assert (records[1]["runtime"], records[1]["args"]) == ("ruby", ["after python left"])
     assert ruby_id in _registered(raw_redis)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import signal
 import socket
@@ -37,6 +36,7 @@ from compat_tests.resque_web import (
     parse_html,
     render_in_chromium,
     requires_chromium,
+    screenshot_dir,
 )
 from compat_tests.runtimes import RuntimeProcess, requires_ruby, start_ruby, wait_for_performed
 from resque_compat import Resque
@@ -49,7 +49,6 @@ pytestmark = requires_ruby
 
 HOST = socket.gethostname()
 KEYS = Keys()
-SCREENSHOTS_ENV = "RESQUE_WEB_SCREENSHOTS"
 
 UNICODE = "ünïcödé ✓"
 #: Arguments of the Failing jobs; ``show_args`` renders each with Ruby's ``to_yaml``.
@@ -791,16 +790,6 @@ RELATIVE_TIME = re.compile(
     r"just now|about a minute ago|\d+ minutes ago|about an hour ago|about \d+ hours ago"
     r"|1 day ago|\d+ days ago|[A-Z][a-z]+ \d\d, \d{4}"
 )
-
-
-def screenshot_dir(tmp_path: Path) -> Path:
-    """``$RESQUE_WEB_SCREENSHOTS`` (e.g. ``docs/img``) when set, else the test's tmp dir."""
-    configured = os.environ.get(SCREENSHOTS_ENV, "")
-    if not configured:
-        return tmp_path
-    directory = Path(configured)
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
 
 
 @requires_chromium

@@ -1,15 +1,26 @@
 """resque-web's Schedule tab (resque-scheduler 5.0's own) on schedules set and fired by Python:
-it lists them with their last firing, and its "Queue now" and Delete buttons work on them."""
+it lists them with their last firing, and its "Queue now" and Delete buttons work on them;
+rendered in headless Chromium, with a Python scheduler as master, for the screenshot in
+docs/recurring.md (``RESQUE_WEB_SCREENSHOTS=docs/img`` refreshes it)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
-from compat_tests.resque_web import ResqueWeb
+from compat_tests.resque_web import (
+    ResqueWeb,
+    page_errors,
+    parse_html,
+    render_in_chromium,
+    requires_chromium,
+    screenshot_dir,
+)
 from compat_tests.runtimes import RUBY_FIXTURES, SHARED_RUBY, requires_ruby
+from compat_tests.scheduler_rig import lock_holder, start_python_scheduler, wait_until
 from resque_compat.client import Resque
 from resque_compat.scheduler.recurring import RecurringSchedules
 
@@ -64,3 +75,67 @@ def test_schedule_tab_lists_queues_and_deletes_python_schedules(
         assert resque.fetch_schedule("py_report") is None
         assert recurring.reload_if_changed()
         assert recurring.entries() == {}
+
+
+#: What the screenshot shows: schedules of each kind, set from Python.
+SCHEDULES: dict[str, dict[str, object]] = {
+    "hourly_report": {
+        "every": ["1h", {"first_in": "1s"}],
+        "class": "Reports::Hourly",
+        "queue": "reports",
+        "args": [{"kind": "hourly"}],
+        "description": "Fired by the Python scheduler",
+    },
+    "nightly_cleanup": {
+        "cron": "30 2 * * * Europe/Berlin",
+        "class": "Cleanup",
+        "queue": "maintenance",
+        "args": ["tmp/uploads", 7],
+        "description": "Uploads older than a week",
+    },
+    "monday_digest": {
+        "cron": "0 8 * * 1",
+        "class": "Mailers::Digest",
+        "queue": "mail",
+        "args": [{"weekly": True}],
+        "description": "Weekly digest mails",
+    },
+    "queue_probe": {
+        "every": "30s",
+        "class": "Probe",
+        "queue": "monitoring",
+        "description": "Every 30 seconds",
+    },
+}
+
+
+@requires_chromium
+def test_schedule_tab_in_a_headless_browser(
+    web: ResqueWeb, redis_url: str, raw_redis: redis.Redis, tmp_path: Path
+) -> None:
+    """Python-set schedules, one already fired by a running Python scheduler, which resque-web
+    names as the current master."""
+    with Resque.from_url(redis_url) as resque:
+        for name, config in SCHEDULES.items():
+            resque.set_schedule(name, config)
+        with start_python_scheduler(redis_url, "--dynamic-schedule"):
+            holder = wait_until(lambda: lock_holder(raw_redis), 20, "the scheduler to be master")
+            fired_at = wait_until(
+                lambda: resque.get_last_enqueued_at("hourly_report"), 20, "the first firing"
+            )
+            shot = screenshot_dir(tmp_path) / "resque-web-schedule.png"
+            dom = render_in_chromium(web.url("/schedule"), shot)
+    assert not page_errors(dom), dom
+    words = parse_html(dom).by_id("main").words()
+    assert f"Current master: {holder}" in words, words
+    rows = [row.words() for row in parse_html(dom).find_all("tr")[1:]]
+    assert rows == [
+        "1. hourly_report Fired by the Python scheduler every: 1h (first in 1s) Reports::Hourly "
+        f'reports {{"kind"=>"hourly"}} {fired_at}',
+        "2. monday_digest Weekly digest mails cron: 0 8 * * 1 Mailers::Digest mail "
+        '{"weekly"=>true} Never',
+        "3. nightly_cleanup Uploads older than a week cron: 30 2 * * * Europe/Berlin Cleanup "
+        'maintenance "tmp/uploads" 7 Never',
+        "4. queue_probe Every 30 seconds every: 30s Probe monitoring Never",
+    ], rows
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot

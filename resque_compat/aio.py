@@ -104,7 +104,7 @@ class AsyncResque(AsyncDelayedMixin, AsyncScheduleMethods):
         return await self.driver.run(self.ops.schema.queues.sizes())
 
     async def remove_queue(self, queue: str) -> None:
-        await self.driver.run(self.ops.schema.queues.remove_queue(queue))
+        await self.driver.run(self.ops.remove_queue(queue))
 
     async def info(self) -> dict[str, Any]:
         return await self.driver.run(self.ops.info())

@@ -18,12 +18,20 @@ from . import codec
 from .activejob import JOB_WRAPPER_CLASS, activejob_payload, producing_bridge
 from .connection import RedisSettings
 from .delayed import DelayedMixin, When, activejob_due, enqueue_activejob_at
-from .errors import DecodeError, EncodeError, NoClassError, NoQueueError, UnknownJobError
+from .errors import (
+    DecodeError,
+    EncodeError,
+    NoClassError,
+    NoQueueError,
+    ReplicationError,
+    UnknownJobError,
+)
 from .job import JobRegistry, JobSpec, Payload, PayloadError, default_registry
 from .keys import PROCESSED
 from .schedules import ScheduleMethods
 from .store import Schema, SyncDriver
 from .store.base import Operation
+from .store.plugins import LonerOps
 
 JobRef = JobSpec | str
 """A job given to enqueue/dequeue: a registered ``JobSpec`` or a Ruby class name."""
@@ -31,12 +39,25 @@ JobRef = JobSpec | str
 
 @dataclass
 class ClientOptions:
-    """How a producer writes: JSON flavour, inline mode, what ``info`` reports."""
+    """How a producer writes: JSON flavour, inline mode, what ``info`` reports.
+
+    ``wait_replicas`` (opt-in, 0 = off) makes every enqueue wait, in the same round trip, for
+    that many replicas to hold it (``WAIT``), at most ``wait_timeout_ms``; fewer raises
+    :class:`ReplicationError`. It closes async replication's window for enqueues at the cost
+    measured in docs/operating.md.
+    """
 
     json_style: codec.JsonStyle = codec.JsonStyle.JSON_GEM
     inline: bool = False
     environment: str = "development"
     registry: JobRegistry = field(default_factory=lambda: default_registry)
+    loner: bool = False
+    """The deployment runs resque-loner: ``dequeue``, ``destroy`` and ``remove_queue`` clear
+    the loner markers of every class they remove, as loner's hooks do in Ruby (a marker
+    left behind makes Ruby drop every later enqueue of that job). Without it, only jobs
+    declared unique in Python get that, and the traffic stays plain Resque's."""
+    wait_replicas: int = 0
+    wait_timeout_ms: int = 1000
 
 
 class ResqueOperations:
@@ -46,6 +67,7 @@ class ResqueOperations:
         self.settings = settings
         self.options = options
         self.schema = Schema(settings.keys)
+        self.loners = LonerOps(settings.keys)
 
     def resolve(self, job: JobRef) -> tuple[str, JobSpec | None]:
         """The class name to write and the registered spec (with hooks), if any."""
@@ -116,6 +138,8 @@ class ResqueOperations:
             self._perform_inline(class_name, payload)
         elif spec is not None and spec.pusher is not None:
             queued = yield from spec.pusher(self.schema.keys, queue, class_name, args, payload)
+        elif self.options.wait_replicas:
+            yield from self._push_replicated(queue, [payload])
         else:
             yield from self.schema.queues.push(queue, payload)
         if spec is not None:
@@ -137,7 +161,10 @@ class ResqueOperations:
         _check_queue(queue)
         class_name, _spec = self.resolve(job)
         payloads = [self._encode_item(class_name, args, at) for at, args in enumerate(arg_lists)]
-        yield from self.schema.queues.push_many(queue, payloads)
+        if self.options.wait_replicas and payloads:
+            yield from self._push_replicated(queue, payloads)
+        else:
+            yield from self.schema.queues.push_many(queue, payloads)
         return len(payloads)
 
     def _encode_item(self, class_name: str, args: Sequence[Any], position: int) -> bytes:
@@ -147,6 +174,19 @@ class ResqueOperations:
             return self.encode(class_name, args)
         except EncodeError as error:
             raise EncodeError(f"batch[{position}]: {error}") from error
+
+    def _push_replicated(self, queue: str, payloads: Sequence[bytes]) -> Operation[None]:
+        """Push, then insist that ``wait_replicas`` replicas hold the jobs (``WAIT``)."""
+        wanted, timeout = self.options.wait_replicas, self.options.wait_timeout_ms
+        _length, acked = yield from self.schema.queues.push_replicated(
+            queue, payloads, wanted, timeout
+        )
+        if acked < wanted:
+            raise ReplicationError(
+                f"{len(payloads)} job(s) on queue {queue!r} reached the master but only "
+                f"{acked} of {wanted} replica(s) within {timeout} ms: a failover now loses them",
+                acked,
+            )
 
     def dequeue(self, job: JobRef, args: Sequence[Any]) -> Operation[int | None]:
         """Ruby's ``Resque.dequeue``: from the job's queue, hooks around ``Job.destroy``."""
@@ -161,15 +201,30 @@ class ResqueOperations:
 
     def destroy(self, queue: str, job: JobRef, args: Sequence[Any]) -> Operation[int]:
         """``Job.destroy``: with args, one LREM of the exact bytes; without, every job of
-        the class (LRANGE, then LREM of each matching payload as it was stored)."""
-        class_name, _spec = self.resolve(job)
+        the class (LRANGE, then LREM of each matching payload as it was stored).
+
+        For a unique job (see ``ClientOptions.loner``) the DELs of the removed payloads'
+        resque-loner markers go with the LREMs, as loner's ``destroy`` hook does in Ruby.
+        """
+        class_name, spec = self.resolve(job)
         if args:
-            return (
-                yield from self.schema.queues.remove_payload(queue, self.encode(class_name, args))
-            )
-        stored = yield from self.schema.queues.everything(queue)
-        matching = [raw for raw in stored if _class_of(raw) == class_name]
+            matching = [self.encode(class_name, args)]
+        else:
+            stored = yield from self.schema.queues.everything(queue)
+            matching = [raw for raw in stored if _class_of(raw) == class_name]
+        if self.options.loner or (spec is not None and spec.pusher is not None):
+            return (yield from self.loners.remove(queue, matching, self.options.json_style))
+        if args:
+            return (yield from self.schema.queues.remove_payload(queue, matching[0]))
         return (yield from self.schema.queues.remove_payloads(queue, matching))
+
+    def remove_queue(self, queue: str) -> Operation[None]:
+        """``Resque.remove_queue``; and the queue's resque-loner markers (loner's
+        ``cleanup_loners`` hook) when the deployment runs loner or Python declares a unique
+        job (see ``ClientOptions.loner``)."""
+        yield from self.schema.queues.remove_queue(queue)
+        if self.options.loner or any(spec.pusher is not None for spec in self.options.registry):
+            yield from self.loners.clear_queue(queue)
 
     def push(self, queue: str, item: Mapping[str, Any]) -> Operation[int]:
         """Ruby's low-level ``Resque.push``: the item's keys in the caller's order."""
@@ -317,7 +372,7 @@ class Resque(DelayedMixin, ScheduleMethods):
         return self.driver.run(self.ops.schema.queues.sizes())
 
     def remove_queue(self, queue: str) -> None:
-        self.driver.run(self.ops.schema.queues.remove_queue(queue))
+        self.driver.run(self.ops.remove_queue(queue))
 
     def info(self) -> dict[str, Any]:
         return self.driver.run(self.ops.info())

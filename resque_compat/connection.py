@@ -3,6 +3,8 @@
 Ruby Resque accepts ``redis://`` and ``rediss://`` URLs and its own ``host:port``,
 ``host:port:db``, ``host:port/namespace`` and ``host:port:db/namespace`` strings; an
 operator copies whatever the Ruby side uses, so we accept the same (plus ``unix://``).
+A master behind Sentinel is a ``redis+sentinel://`` URL (:mod:`resque_compat.sentinel`); a
+Redis Cluster URL is refused: Resque's schema needs multi-key operations across hash slots.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import redis.asyncio
 
 from .errors import ConfigurationError
 from .keys import DEFAULT_NAMESPACE, Keys
+from .sentinel import SentinelSettings, is_sentinel_url, redact_sentinel
 
 DEFAULT_URL = "redis://localhost:6379/0"
 _URL_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -41,6 +44,9 @@ class RedisSettings:
     namespace: str = DEFAULT_NAMESPACE
     socket_timeout: float | None = None
     health_check_interval: int = 0
+    #: Set for a ``redis+sentinel://`` URL: the master is found (and found again after a
+    #: failover) through these Sentinels, and ``url`` only names it for display.
+    sentinel: SentinelSettings | None = None
 
     @classmethod
     def from_url(cls, url: str | None = None, namespace: str | None = None) -> RedisSettings:
@@ -48,7 +54,12 @@ class RedisSettings:
 
         An explicit ``namespace`` wins over one embedded in a Ruby-style string.
         """
-        redis_url, embedded_namespace = parse_location(url or DEFAULT_URL)
+        location = url or DEFAULT_URL
+        chosen_namespace = namespace if namespace is not None else DEFAULT_NAMESPACE
+        if is_sentinel_url(location.strip()):
+            sentinel = SentinelSettings.from_url(location.strip())
+            return cls(url=sentinel.display_url, namespace=chosen_namespace, sentinel=sentinel)
+        redis_url, embedded_namespace = parse_location(location)
         chosen = namespace if namespace is not None else embedded_namespace
         return cls(url=redis_url, namespace=chosen if chosen is not None else DEFAULT_NAMESPACE)
 
@@ -77,9 +88,13 @@ class RedisSettings:
 
     def client(self) -> redis.Redis:
         """A new synchronous client (bytes in, bytes out: payloads are never re-decoded)."""
+        if self.sentinel is not None:
+            return self.sentinel.client(self._client_options())
         return redis.Redis.from_url(self.url, **self._client_options())
 
     def async_client(self) -> redis.asyncio.Redis:
+        if self.sentinel is not None:
+            return self.sentinel.async_client(self._client_options())
         return redis.asyncio.Redis.from_url(self.url, **self._client_options())
 
 
@@ -88,10 +103,11 @@ def parse_location(location: str) -> tuple[str, str | None]:
     location = location.strip()
     if location.startswith(_URL_SCHEMES):
         return _checked_url(location), None
+    refuse_cluster(location)
     if "://" in location:
         raise ConfigurationError(
             f"unsupported Redis URL scheme in {redact_url(location)!r}: "
-            "use redis://, rediss:// or unix://"
+            "use redis://, rediss://, unix:// or redis+sentinel://"
         )
     match = _RUBY_FORM.match(location)
     if match is None:
@@ -102,6 +118,21 @@ def parse_location(location: str) -> tuple[str, str | None]:
     port = match["port"] or "6379"
     db = match["db"] or "0"
     return f"redis://{match['host']}:{port}/{db}", match["ns"]
+
+
+_CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://", "redis-cluster://")
+CLUSTER_REFUSAL = (
+    "Redis Cluster is not supported: Resque's schema needs multi-key operations across hash "
+    "slots (SADD queues + RPUSH queue:<q>, the reserve script over a queue and worker:<id>), "
+    "which a cluster refuses (CROSSSLOT). Use a single Redis, with Sentinel for failover "
+    "(redis+sentinel://...)"
+)
+
+
+def refuse_cluster(location: str) -> None:
+    """Raise the clear refusal for a Redis Cluster URL (see :data:`CLUSTER_REFUSAL`)."""
+    if location.lower().startswith(_CLUSTER_SCHEMES):
+        raise ConfigurationError(f"{CLUSTER_REFUSAL}; got {redact(location)!r}")
 
 
 def _checked_url(url: str) -> str:
@@ -131,13 +162,20 @@ def _checked_url(url: str) -> str:
 _CREDENTIALS = re.compile(r"(?P<user>[^\s:/@]*):(?P<password>[^\s@/]+)@")
 
 
+_SENTINEL_PASSWORD = re.compile(r"(?P<key>[?&]sentinel_password=)[^&\s]+")
+
+
 def redact(text: str) -> str:
-    """Any ``user:password@`` in a text (URL or not) with the password as ``***``."""
-    return _CREDENTIALS.sub(lambda m: f"{m['user']}:***@", text)
+    """Any ``user:password@`` in a text (URL or not) with the password as ``***``, and a
+    Sentinel URL's ``sentinel_password=`` too."""
+    hidden = _CREDENTIALS.sub(lambda m: f"{m['user']}:***@", text)
+    return _SENTINEL_PASSWORD.sub(lambda m: f"{m['key']}***", hidden)
 
 
 def redact_url(url: str) -> str:
     """The URL with its password replaced by ``***`` (usernames stay: they help debugging)."""
+    if is_sentinel_url(url):
+        return redact_sentinel(url)
     try:
         parts = urlsplit(url)
     except ValueError:

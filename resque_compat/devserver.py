@@ -92,6 +92,18 @@ class RedisServerProcess:
                 self._process.wait()
         self._process = None
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (failover tests stop and kill it)."""
+        return self._process.pid if self._process is not None else None
+
+    def kill(self) -> None:
+        """SIGKILL the server: a crash, with no chance to flush or hand over (failover tests)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)

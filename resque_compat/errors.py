@@ -7,6 +7,8 @@ network errors redis-py raises.
 
 from __future__ import annotations
 
+import redis
+
 
 class ResqueCompatError(Exception):
     """Base of every error raised on purpose by resque-compat."""
@@ -39,6 +41,18 @@ class NoQueueError(ResqueCompatError, ValueError):
     """A job was enqueued without a queue and none could be inferred (Resque::NoQueueError)."""
 
 
+class ReplicationError(ResqueCompatError):
+    """Fewer replicas than ``wait_replicas`` acknowledged an enqueue within the timeout.
+
+    The job *is* on the master (it may run), but a failover before a replica copies it loses
+    it: the producer decides whether to retry (and risk a duplicate) or to give up.
+    """
+
+    def __init__(self, message: str, acknowledged: int) -> None:
+        super().__init__(message)
+        self.acknowledged = acknowledged
+
+
 class NoClassError(ResqueCompatError, ValueError):
     """A job was enqueued without a class name (Resque::NoClassError)."""
 
@@ -61,3 +75,49 @@ class DirtyExit(ResqueCompatError, RuntimeError):
     """
 
     ruby_name = "Resque::DirtyExit"
+
+
+class WritesRefused(ResqueCompatError, redis.exceptions.ResponseError):
+    """Redis is up but refuses writes. What the call wrote is in the message: nothing, or
+    the commands of the refused round trip that went through (``through``; a pipeline is not
+    a transaction), or ``earlier`` round trips with writes that came before it.
+
+    Raised by the store's drivers in place of redis-py's error, so that it still is one
+    (``except redis.ResponseError`` code keeps working) and ``str()`` says what Redis said
+    and what to do. A worker, the scheduler and the long-running commands wait it out; a
+    producer or a one-shot command gets it.
+    """
+
+    hint = "retry when Redis accepts writes again"
+
+    def __init__(self, reply: str, through: tuple[str, ...] = (), earlier: int = 0) -> None:
+        self.reply = reply
+        """Redis's words, its error code first (``OOM command not allowed ...``)."""
+        self.through = through
+        self.earlier = earlier
+        effects = [f"{earlier} earlier round trip(s) with writes went through"] if earlier else []
+        effects += [f"{', '.join(through)} went through"] if through else []
+        effect = "; ".join(effects) or "nothing was written"
+        super().__init__(f"Redis refuses writes: {reply} ({effect}; {self.hint})")
+
+    def after(self, earlier: int) -> WritesRefused:
+        """The same refusal, as the ``earlier``-th round trip of a call (itself if first)."""
+        return type(self)(self.reply, self.through, earlier) if earlier else self
+
+
+class OutOfMemory(WritesRefused, redis.exceptions.OutOfMemoryError):
+    """``OOM``: Redis is at ``maxmemory`` with the ``noeviction`` policy."""
+
+    hint = "retry when it has room"
+
+
+class ReadOnlyReplica(WritesRefused, redis.exceptions.ReadOnlyError):
+    """``READONLY``: this Redis is a replica, as a client may briefly see after a failover."""
+
+    hint = "retry when it is promoted, or connect to the master"
+
+
+class CannotPersist(WritesRefused):
+    """``MISCONF``: Redis refuses writes because it failed to save to disk."""
+
+    hint = "retry when Redis can save again"

@@ -49,6 +49,9 @@ class Retrying(Protocol):
     def retry_key(self, args: Sequence[Any]) -> str:
         """The counter key without the namespace, ``resque-retry:<Class>[:<sha1>]``."""
 
+    def retry_delay(self, exception_name: str, attempt: int) -> int:
+        """Seconds before the retry of failed attempt ``attempt`` (0: retried at once)."""
+
 
 class PayloadError(DecodeError):
     """A queued payload is not a usable job (bad JSON, no class, args not a list...).

@@ -34,6 +34,7 @@ from .timefmt import parse_heartbeat
 
 __all__ = [
     "PRUNE_AGE",
+    "DelayedView",
     "FailureView",
     "FleetSnapshot",
     "Rates",
@@ -117,8 +118,27 @@ class FailureView:
 
 
 @dataclass(frozen=True)
+class DelayedView:
+    """resque-scheduler's delayed jobs and master lock, whichever scheduler wrote them.
+
+    ``overdue`` is how long ago the earliest timestamp fell due, 0 while none has. A master
+    moves a timestamp within its interval of it falling due (up to 5 s with Ruby's default,
+    milliseconds with ours), so an ``overdue`` that keeps growing means no scheduler is
+    moving jobs: none holds the lock, or the one that does is stuck.
+    """
+
+    timestamps: int
+    jobs: int
+    next_due: int | None
+    overdue: float
+    master: str | None
+    master_ttl: int | None
+
+
+@dataclass(frozen=True)
 class FleetSnapshot:
-    """Queues, workers, counters and recent failures, read at ``server_time`` (Redis TIME)."""
+    """Queues, workers, counters and recent failures, read at ``server_time`` (Redis TIME);
+    ``delayed`` when asked for (it costs a round trip per 1,000 delayed timestamps)."""
 
     server_time: float
     queues: Mapping[str, int]
@@ -128,6 +148,7 @@ class FleetSnapshot:
     failed_lists: Mapping[str, int]
     recent_failures: tuple[FailureView, ...]
     paused: bool
+    delayed: DelayedView | None = None
 
     @property
     def pending(self) -> int:
@@ -162,8 +183,12 @@ class Rates:
     queues: Mapping[str, float]
 
 
-def read_snapshot(keys: Keys, recent_failures: int = 5) -> Operation[FleetSnapshot]:
-    """Read the fleet under ``keys``' namespace, with up to ``recent_failures`` newest failures."""
+def read_snapshot(
+    keys: Keys, recent_failures: int = 5, *, delayed: bool = False, lock_prefix: str = ""
+) -> Operation[FleetSnapshot]:
+    """Read the fleet under ``keys``' namespace, with up to ``recent_failures`` newest failures,
+    and with ``delayed``, the delayed jobs and the master lock of schedulers started with
+    ``RESQUE_SCHEDULER_MASTER_LOCK_PREFIX=lock_prefix``."""
     schema = Schema(keys)
     now = yield from server_time()
     queues = yield from schema.queues.sizes()
@@ -173,6 +198,7 @@ def read_snapshot(keys: Keys, recent_failures: int = 5) -> Operation[FleetSnapsh
     failed_lists = yield from _read_failed_lists(schema)
     recent = yield from _read_recent_failures(schema, failed_lists, recent_failures)
     pause = yield from PauseOps(schema.keys).value()
+    scheduled = (yield from _read_delayed(schema, now, lock_prefix)) if delayed else None
     return FleetSnapshot(
         server_time=now,
         queues=queues,
@@ -182,6 +208,20 @@ def read_snapshot(keys: Keys, recent_failures: int = 5) -> Operation[FleetSnapsh
         failed_lists=failed_lists,
         recent_failures=recent,
         paused=pause is not None and pause.strip().lower() == "true",
+        delayed=scheduled,
+    )
+
+
+def _read_delayed(schema: Schema, now: float, lock_prefix: str) -> Operation[DelayedView]:
+    found = yield from schema.delayed.overview(lock_prefix)
+    first = found.first
+    return DelayedView(
+        timestamps=found.timestamps,
+        jobs=found.jobs,
+        next_due=first,
+        overdue=0.0 if first is None else max(0.0, now - first),
+        master=found.master,
+        master_ttl=found.master_ttl,
     )
 
 

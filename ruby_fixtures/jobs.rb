@@ -23,7 +23,8 @@ module CompatRecorder
   def redis
     @redis = nil if @redis_pid != Process.pid
     @redis_pid = Process.pid
-    @redis ||= Redis.new(url: ENV.fetch("REDIS_URL"))
+    # COMPAT_LEDGER_URL: a Redis apart from the one under test (failover tests).
+    @redis ||= Redis.new(url: ENV.fetch("COMPAT_LEDGER_URL", nil) || ENV.fetch("REDIS_URL"))
   end
 
   def record(args)

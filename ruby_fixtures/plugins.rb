@@ -110,6 +110,148 @@ class DefaultLocked
   end
 end
 
+# A status job with resque-status' three optional callbacks. options["outcome"]: "complete"
+# (the default), "raise" (perform raises), "fail" (perform marks the status failed),
+# "tick" (perform ticks "steps" times, "pause" seconds apart: a kill stops it), or
+# "callback_raises" (perform completes, then on_success raises). Each callback logs what it
+# was given and the status it saw to compat:callbacks.
+class CallbackJob
+  include Resque::Plugins::Status
+  @queue = :statused
+
+  def perform
+    case options["outcome"]
+    when "raise" then raise ArgumentError, "bad input"
+    when "fail" then failed("gave up on #{options['item']}")
+    when "tick"
+      steps = options.fetch("steps", 200).to_i
+      steps.times do |i|
+        at(i + 1, steps)
+        sleep(options.fetch("pause", 0).to_f)
+      end
+    else at(1, 1, "done")
+    end
+  end
+
+  def on_success
+    log_callback("on_success", nil)
+    raise "after success" if options["outcome"] == "callback_raises"
+  end
+
+  def on_failure(error)
+    log_callback("on_failure", error.is_a?(Exception) ? "error: #{error.message}" : error)
+  end
+
+  def on_killed
+    log_callback("on_killed", nil)
+  end
+
+  def log_callback(callback, detail)
+    PluginLog.push("compat:callbacks", { "runtime" => "ruby", "uuid" => uuid,
+                                         "callback" => callback, "detail" => detail,
+                                         "status" => status["status"] })
+  end
+end
+
+# resque-retry jobs for the retry extras. Each logs its attempt (class, args, counter) to
+# compat:attempts and fails unless told otherwise.
+module RetryLog
+  def log_attempt(*args)
+    PluginLog.push("compat:attempts", { "runtime" => "ruby", "class" => name, "args" => args,
+                                        "counter" => Resque.redis.get(redis_retry_key(*args)) })
+  end
+end
+
+# Only IOError is retryable by exception; a retry_criteria_check also retries a failure whose
+# message says "transient". Fails with "<kind> failure".
+class CriteriaJob
+  extend Resque::Plugins::Retry
+  extend RetryLog
+  @queue = :retry
+  @retry_limit = 3
+  @retry_exceptions = [IOError]
+
+  retry_criteria_check do |exception, *_args|
+    exception.message.include?("transient")
+  end
+
+  def self.perform(kind, *rest)
+    log_attempt(kind, *rest)
+    raise "#{kind} failure"
+  end
+end
+
+# retry_args: each retry carries the next try number; the third try succeeds.
+class RetryArgsJob
+  extend Resque::Plugins::Retry
+  extend RetryLog
+  @queue = :retry
+  @retry_limit = 5
+
+  def self.retry_args(name, tries)
+    [name, tries + 1]
+  end
+
+  def self.perform(name, tries)
+    log_attempt(name, tries)
+    raise "try #{tries} failed" if tries < 2
+  end
+end
+
+# @retry_exceptions as a hash of exception to delays: no @retry_limit, so the longest list
+# (three zero delays) makes the limit 3.
+class DelayListJob
+  extend Resque::Plugins::Retry
+  extend RetryLog
+  @queue = :retry
+  @retry_exceptions = { RuntimeError => [0, 0, 0], IOError => 0 }
+
+  def self.perform(*args)
+    log_attempt(*args)
+    raise "always"
+  end
+end
+
+# Delayed retries (resque-scheduler's delayed queue). A fixed delay: 60 s, 2 retries.
+class DelayedRetryJob
+  extend Resque::Plugins::Retry
+  extend RetryLog
+  @queue = :retry
+  @retry_limit = 2
+  @retry_delay = 60
+
+  def self.perform(*args)
+    log_attempt(*args)
+    raise "delayed attempt failed"
+  end
+end
+
+# ExponentialBackoff with its own strategy: retried at once, then after 30 s, then 90 s.
+class BackoffJob
+  extend Resque::Plugins::ExponentialBackoff
+  extend RetryLog
+  @queue = :retry
+  @backoff_strategy = [0, 30, 90]
+
+  def self.perform(*args)
+    log_attempt(*args)
+    raise "backoff attempt failed"
+  end
+end
+
+# Per-exception delays: a RuntimeError is retried after 10 s, then 20 s.
+class ExceptionDelayJob
+  extend Resque::Plugins::Retry
+  extend RetryLog
+  @queue = :retry
+  @retry_exceptions = { RuntimeError => [10, 20] }
+
+  def self.perform(*args)
+    log_attempt(*args)
+    raise "exception delay failed"
+  end
+end
+
 # A retried job whose every attempt dies (SIGKILL in the worker's child): the counter is then
 # kept by resque-retry's on_failure hook, run in the parent worker with a Resque::DirtyExit.
 class KilledRetriedJob

@@ -28,9 +28,14 @@ end
 worker.prepare
 worker.log "Starting worker #{worker}"
 # Blocks until the queues are empty (INTERVAL=0) or a shutdown signal arrives.
-worker.work(
-  ENV["INTERVAL"],
-  min_interval: ENV["MIN_INTERVAL"],
-  max_interval: ENV["MAX_INTERVAL"],
-  backoff_interval: ENV["BACKOFF_INTERVAL"]
-)
+# Resque 3.x takes the backoff keywords; 2.x and 1.x only the interval.
+if worker.method(:work).parameters.any? { |kind, _| kind == :key || kind == :keyreq }
+  worker.work(
+    ENV["INTERVAL"],
+    min_interval: ENV["MIN_INTERVAL"],
+    max_interval: ENV["MAX_INTERVAL"],
+    backoff_interval: ENV["BACKOFF_INTERVAL"]
+  )
+else
+  worker.work(ENV.fetch("INTERVAL", 5.0))
+end

@@ -22,7 +22,7 @@ ROOT = PACKAGE.name
 #: Bottom-up. A module may import from its own layer and the layers below, never above.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"keys", "timefmt", "errors"}),
-    frozenset({"connection", "devserver"}),
+    frozenset({"connection", "devserver", "sentinel"}),
     frozenset({"codec"}),
     frozenset({"store"}),
     frozenset({"job", "schedule_format"}),

@@ -21,19 +21,31 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from compat_tests.runtimes import requires_ruby, start_ruby
+from compat_tests.scheduler_rig import (
+    lock_holder,
+    scheduler_eval,
+    start_ruby_scheduler,
+    wait_until,
+)
 from resque_compat import Resque
-from resque_compat.devserver import free_port
+from resque_compat.devserver import RedisServerProcess, free_port
 from tests.workerproc import REPO_ROOT, PythonWorker, text, wait_for
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
+UNSET = {
+    "REDIS_URL",
+    "RESQUE_NAMESPACE",
+    "METRICS_PORT",
+    "METRICS_ADDRESS",
+    "RESQUE_SCHEDULER_MASTER_LOCK_PREFIX",
+}
+"""Variables a developer's shell may carry that would change what the command reads."""
+
+
 def cli_env() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"REDIS_URL", "RESQUE_NAMESPACE", "METRICS_PORT", "METRICS_ADDRESS"}
-    }
+    env = {k: v for k, v in os.environ.items() if k not in UNSET}
     env["PYTHONPATH"] = str(REPO_ROOT)
     return env
 
@@ -159,14 +171,20 @@ def test_http_scrape_reads_redis_at_scrape_time(
 
 
 def test_scrapes_report_redis_down_as_resque_up_zero() -> None:
-    """The exporter keeps serving when Redis is unreachable; the scrape says so."""
-    server = MetricsServer(f"redis://127.0.0.1:{free_port()}/0", free_port())
+    """The exporter keeps serving when Redis is unreachable; the scrape says so, and the log
+    says when that starts and when it ends, once each (not once per scrape)."""
+    port = free_port()
+    server = MetricsServer(f"redis://127.0.0.1:{port}/0", free_port())
     try:
         assert samples(scrape(server.url)[1]) == {("resque_up", ()): 0}
         assert samples(scrape(server.url)[1]) == {("resque_up", ()): 0}
+        with RedisServerProcess(port=port):
+            assert samples(scrape(server.url)[1])[("resque_up", ())] == 1
     finally:
         assert server.stop() == 0
-    assert server.stderr.count("WARNING: cannot read Redis at redis://127.0.0.1:") == 2
+    assert server.stderr.count("WARNING: Redis unavailable (") == 1, server.stderr
+    assert f"at redis://127.0.0.1:{port}/0; resque_up is 0 until it answers" in server.stderr
+    assert server.stderr.count("Redis is back after") == 1, server.stderr
 
 
 # --- --once ---------------------------------------------------------------------------------
@@ -236,13 +254,89 @@ def test_once_with_real_ruby_and_python_workers(redis_url: str, raw_redis: redis
 
 
 def test_once_on_an_idle_fleet_reports_no_running_job(redis_url: str) -> None:
-    """No worker busy (the usual state of an empty Redis): the longest runtime is 0."""
+    """No worker busy (the usual state of an empty Redis): the longest runtime is 0; nothing
+    delayed and no scheduler: no next due time, no lock holder, nothing overdue."""
     done = run_once(redis_url)
     assert done.returncode == 0, done.stderr
     found = samples(done.stdout)
     assert found[("resque_up", ())] == 1
     assert found[("resque_workers_working", ())] == 0
     assert found[("resque_longest_running_job_seconds", ())] == 0
+    assert found[("resque_delayed_jobs", ())] == 0
+    assert found[("resque_delayed_timestamps", ())] == 0
+    assert found[("resque_delayed_overdue_seconds", ())] == 0
+    assert found[("resque_scheduler_master_held", ())] == 0
+    absent = {
+        "resque_delayed_next_due_timestamp_seconds",
+        "resque_scheduler_master_info",
+        "resque_scheduler_master_lock_ttl_seconds",
+    }
+    assert not absent & {name for name, _ in found}
+
+
+# --- delayed jobs and the scheduler -------------------------------------------------------
+
+
+@requires_ruby
+def test_once_reports_delayed_jobs_and_a_ruby_master(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    """Jobs delayed by Ruby and by Python, while a real resque-scheduler 5.0 is master."""
+    at = int(time.time()) + 3600
+    scheduler_eval(
+        f"Resque.enqueue_at(Time.at({at}), RecordArgs, 1)\n"
+        f"Resque.enqueue_at(Time.at({at + 60}), RecordArgs, 2)\ntrue",
+        redis_url,
+    )
+    with Resque.from_url(redis_url) as client:
+        client.enqueue_at_with_queue("compat", at, "RecordArgs", 3)
+    with start_ruby_scheduler(redis_url) as ruby:
+        holder = wait_until(lambda: lock_holder(raw_redis), 30, "Ruby's scheduler to be master")
+        done = run_once(redis_url)
+    assert done.returncode == 0, done.stderr
+    assert holder.endswith(f":{ruby.pid}")
+    found = samples(done.stdout)
+    assert found[("resque_delayed_jobs", ())] == 3
+    assert found[("resque_delayed_timestamps", ())] == 2
+    assert found[("resque_delayed_next_due_timestamp_seconds", ())] == at
+    assert found[("resque_delayed_overdue_seconds", ())] == 0
+    assert found[("resque_scheduler_master_held", ())] == 1
+    assert found[("resque_scheduler_master_info", (("holder", holder),))] == 1
+    assert 170 <= found[("resque_scheduler_master_lock_ttl_seconds", ())] <= 180
+
+
+def test_once_reports_how_overdue_jobs_are_when_no_scheduler_moves_them(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    """What a dead scheduler leaves: a job 90 s past due (Ruby's bytes), and a lock that is
+    still held until it expires (prefixed: the master found with ``--scheduler-lock-prefix``)."""
+    due = int(time.time()) - 90
+    payload = b'{"class":"Archive","args":["a.pdf"],"queue":"files"}'
+    raw_redis.rpush(f"resque:delayed:{due}", payload)
+    raw_redis.sadd(b"resque:timestamps:" + payload, f"delayed:{due}")
+    raw_redis.zadd("resque:delayed_queue_schedule", {str(due): due})
+    raw_redis.set("resque:resque:blue:resque_scheduler_master_lock", "gone-box:31", ex=60)
+    done = run_once(redis_url)
+    assert done.returncode == 0, done.stderr
+    found = samples(done.stdout)
+    assert found[("resque_delayed_next_due_timestamp_seconds", ())] == due
+    assert 90 <= found[("resque_delayed_overdue_seconds", ())] < 100
+    assert found[("resque_scheduler_master_held", ())] == 0
+
+    done = subprocess.run(
+        metrics_command(redis_url, "--once"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=REPO_ROOT,
+        env={**cli_env(), "RESQUE_SCHEDULER_MASTER_LOCK_PREFIX": "blue"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    found = samples(done.stdout)
+    assert found[("resque_scheduler_master_held", ())] == 1
+    assert found[("resque_scheduler_master_info", (("holder", "gone-box:31"),))] == 1
+    assert 50 <= found[("resque_scheduler_master_lock_ttl_seconds", ())] <= 60
 
 
 def test_once_exits_1_when_redis_is_unreachable() -> None:

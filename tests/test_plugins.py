@@ -107,10 +107,6 @@ def test_ignored_exceptions_give_the_attempt_back_and_keys_can_expire(
 
 def test_retry_declarations_that_cannot_work_are_refused() -> None:
     retries = Retry(RedisSettings())
-    with pytest.raises(ConfigurationError, match="delayed"):
-        retries.retry(delay=30)
-    with pytest.raises(ConfigurationError, match="delayed"):
-        retries.retry(backoff=(0, 60))
     with pytest.raises(ConfigurationError, match="not both"):
         retries.retry(retry_exceptions=(OSError,), fatal_exceptions=(KeyError,))
 

@@ -66,4 +66,4 @@ def test_every_block_is_found_and_every_given_exists() -> None:
     assert len(ALL) >= 30
     assert {block.given for block in ALL if block.given} <= set(GIVEN)
     readme = [block for block in ALL if block.document == "README.md"]
-    assert [block.language for block in readme] == ["sh", "python", "python", "sh"]
+    assert [block.language for block in readme] == ["sh", "python", "python", "sh", "python"]

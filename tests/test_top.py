@@ -28,18 +28,20 @@ import redis
 
 from compat_tests.reference import dump_keyspace, load
 from compat_tests.runtimes import requires_node, requires_ruby, start_node, start_ruby
+from compat_tests.scheduler_rig import lock_holder, start_python_scheduler, wait_until
 from resque_compat import Resque
 from resque_compat.devserver import free_port
 from tests.workerproc import REPO_ROOT, PythonWorker, text, wait_for
 
 HOST = socket.gethostname()
-READ_COMMANDS = {"time", "smembers", "llen", "mget", "hgetall"}
+READ_COMMANDS = {"time", "smembers", "llen", "mget", "hgetall", "zcard", "zrange", "get", "ttl"}
 """Reads every snapshot sends (so the write check below is known to have seen them)."""
 
 
 def cli_env() -> dict[str, str]:
     """Our environment without Redis/namespace settings a developer's shell may carry."""
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "RESQUE_NAMESPACE"}}
+    unset = {"REDIS_URL", "RESQUE_NAMESPACE", "RESQUE_SCHEDULER_MASTER_LOCK_PREFIX"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env["PYTHONPATH"] = str(REPO_ROOT)
     return env
 
@@ -227,6 +229,85 @@ def test_ruby_style_location_and_pause_and_multi_queue_failures(
     assert "RECENT FAILURES (high_failed 1, low_failed 2)" in frame
     classes = re.findall(r"^2026/01/02 \S+ UTC +\w+ +(\w+) ", frame, re.M)
     assert classes == ["Newer", "Older"]
+
+
+# --- delayed jobs and the scheduler -------------------------------------------------------
+
+DELAYED_LINE = re.compile(
+    r"delayed (?P<jobs>\d+) \((?P<timestamps>\d+) timestamps\)"
+    r"(  next due (?P<due>[\d:\- ]+ UTC) \((?P<when>in \S+|OVERDUE \S+)\))?"
+    r"  scheduler master(: none| (?P<master>\S+)( \(lock ttl (?P<ttl>\d+)s\))?)"
+)
+
+
+def delayed_line(frame: str) -> re.Match[str]:
+    """The third line of a frame, the delayed jobs and the master, in the only shape it has."""
+    found = DELAYED_LINE.fullmatch(frame.splitlines()[2])
+    assert found is not None, frame
+    return found
+
+
+def plant_ruby_delayed(raw_redis: redis.Redis, due: int, payload: bytes) -> None:
+    """What Ruby's ``delayed_push`` leaves for a job due at ``due``."""
+    raw_redis.rpush(f"resque:delayed:{due}", payload)
+    raw_redis.sadd(b"resque:timestamps:" + payload, f"delayed:{due}")
+    raw_redis.zadd("resque:delayed_queue_schedule", {str(due): due})
+
+
+def test_once_shows_python_delayed_jobs_and_the_master_scheduler(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    at = int(time.time()) + 3600
+    with Resque.from_url(redis_url) as client:
+        client.enqueue_at_with_queue("compat", at, "RecordArgs", "first")
+        client.enqueue_at_with_queue("compat", at, "RecordArgs", "second")
+        client.enqueue_at_with_queue("compat", at + 60, "RecordArgs", "later")
+    with start_python_scheduler(redis_url) as scheduler:
+        holder = wait_until(lambda: lock_holder(raw_redis), 20, "the scheduler to be master")
+        frame = top_once(redis_url)
+    assert holder.endswith(f":{scheduler.pid}")
+    line = delayed_line(frame)
+    assert (line["jobs"], line["timestamps"]) == ("3", "2")
+    assert line["due"] == time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
+    assert re.fullmatch(r"in (59m[0-5]\ds|1h00m)", line["when"]), frame
+    assert line["master"] == holder
+    assert 170 <= int(line["ttl"]) <= 180, frame
+
+
+def test_once_shows_overdue_jobs_and_which_lock_holds_them_up(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    """Ruby-delayed jobs left 125 s past due: by no scheduler, then by a stuck master."""
+    due = int(time.time()) - 125
+    plant_ruby_delayed(raw_redis, due, b'{"class":"Archive","args":["a.pdf",42],"queue":"files"}')
+    plant_ruby_delayed(raw_redis, due + 3600, b'{"class":"Archive","args":[],"queue":"files"}')
+    line = delayed_line(top_once(redis_url))
+    assert (line["jobs"], line["timestamps"], line["master"]) == ("2", "2", None)
+    assert re.fullmatch(r"OVERDUE 2m0[5-9]s", line["when"]), line[0]
+    assert line[0].endswith("  scheduler master: none")
+
+    raw_redis.set("resque:resque:resque_scheduler_master_lock", "ruby-box:4242", ex=30)
+    raw_redis.set("resque:resque:blue:resque_scheduler_master_lock", "blue-box:7")
+    line = delayed_line(top_once(redis_url))
+    assert line["master"] == "ruby-box:4242" and 25 <= int(line["ttl"]) <= 30, line[0]
+    line = delayed_line(top_once(redis_url, "--scheduler-lock-prefix", "blue"))
+    assert line["master"] == "blue-box:7" and line["ttl"] is None, line[0]
+
+
+def test_once_counts_every_job_of_a_long_schedule(redis_url: str) -> None:
+    """More timestamps than one counting round trip takes, some holding several jobs."""
+    start = int(time.time()) + 600
+    entries: list[tuple[int, list[object]]] = [(start + i, [i]) for i in range(2345)]
+    entries += [(start + i, [i, "again"]) for i in range(0, 2345, 7)]
+    with Resque.from_url(redis_url) as client:
+        assert client.enqueue_at_many("RecordArgs", entries, queue="compat") == len(entries)
+    line = delayed_line(top_once(redis_url))
+    assert (line["jobs"], line["timestamps"]) == (str(2345 + 335), "2345"), line[0]
+    assert re.fullmatch(r"in (9m[5]\ds|10m00s)", line["when"]), line[0]
+
+
+def test_an_empty_schedule_shows_no_due_time(redis_url: str) -> None:
+    assert top_once(redis_url).splitlines()[2] == "delayed 0 (0 timestamps)  scheduler master: none"
 
 
 # --- real Ruby Resque workers -------------------------------------------------------------

@@ -9,36 +9,14 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Iterator
 
 import pytest
 import redis
 
 from resque_compat import Resque
 from resque_compat.devserver import RedisServerProcess
+from tests.refusing import fill, free, promote, replica_pair
 from tests.workerproc import PythonWorker, wait_for
-
-BALLAST_KEYS = 60
-
-
-@pytest.fixture
-def small_redis() -> Iterator[RedisServerProcess]:
-    extra = ["--maxmemory", "64mb", "--maxmemory-policy", "noeviction"]
-    with RedisServerProcess(extra_args=extra) as server:
-        yield server
-
-
-def fill(client: redis.Redis) -> int:
-    """Put Redis well over its ``maxmemory``: 3 MB of ballast, then the limit lowered to
-    1 MB above what it used before, so that it refuses writes until the ballast goes (right
-    at the limit, memory wobbles and Redis accepts a write now and then)."""
-    before = int(client.info("memory")["used_memory"])
-    for number in range(BALLAST_KEYS):
-        client.set(f"ballast:{number}", b"x" * 50_000)
-    client.config_set("maxmemory", before + 1_000_000)
-    with pytest.raises(redis.exceptions.OutOfMemoryError):
-        client.set("probe", b"x")
-    return BALLAST_KEYS
 
 
 def processed(client: redis.Redis) -> int:
@@ -58,7 +36,7 @@ def test_a_worker_started_on_a_full_redis_waits_and_loses_nothing(
         time.sleep(2)
         assert worker.process.poll() is None, worker.output()
         assert client.llen("resque:queue:compat") == 2
-        client.delete(*(f"ballast:{i}" for i in range(ballast)))
+        free(client, ballast)
         wait_for(lambda: processed(client) == 2, what="both jobs after memory was freed")
         worker.signal(signal.SIGQUIT)
         assert worker.wait() == 0, worker.output()
@@ -80,7 +58,7 @@ def test_a_busy_worker_waits_out_a_full_redis(small_redis: RedisServerProcess) -
         ballast = fill(client)
         time.sleep(1.5)
         assert worker.process.poll() is None, worker.output()
-        client.delete(*(f"ballast:{i}" for i in range(ballast)))
+        free(client, ballast)
         wait_for(lambda: processed(client) == 200, what="every job after memory was freed")
         worker.signal(signal.SIGQUIT)
         assert worker.wait() == 0, worker.output()
@@ -90,18 +68,14 @@ def test_a_busy_worker_waits_out_a_full_redis(small_redis: RedisServerProcess) -
 
 
 def test_a_worker_on_a_replica_waits_for_its_promotion() -> None:
-    with (
-        RedisServerProcess() as primary,
-        RedisServerProcess(extra_args=["--replicaof", "127.0.0.1", "0"]) as replica,
-    ):
+    with replica_pair() as (primary, replica):
         replica_client = redis.Redis(port=replica.port)
-        replica_client.execute_command("REPLICAOF", "127.0.0.1", primary.port)
         Resque.from_url(primary.url).enqueue_to("compat", "Noop", 1)
         wait_for(lambda: replica_client.llen("resque:queue:compat") == 1, what="replication")
         with PythonWorker(replica.url, "compat", "--interval", "0.5") as worker:
             time.sleep(1.5)
             assert worker.process.poll() is None, worker.output()
-            replica_client.execute_command("REPLICAOF", "NO", "ONE")  # the failover
+            promote(replica)  # the failover
             wait_for(lambda: processed(replica_client) == 1, what="the job after promotion")
             worker.signal(signal.SIGQUIT)
             assert worker.wait() == 0, worker.output()

@@ -26,7 +26,10 @@ def redis_options(function: F) -> F:
         envvar="REDIS_URL",
         default=None,
         show_envvar=True,
-        help="redis://, rediss://, unix:// URL or Ruby's host:port[:db][/namespace].",
+        help=(
+            "redis://, rediss://, unix://, redis+sentinel:// URL or Ruby's "
+            "host:port[:db][/namespace]."
+        ),
     )(function)
 
 

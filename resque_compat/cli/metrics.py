@@ -6,21 +6,33 @@ show at that moment and any number of exporters can watch the same Redis. Counte
 straight from ``stat:processed`` / ``stat:failed``: Prometheus' ``rate()`` turns them into
 throughput and treats ``Resque::Stat.clear`` as a counter reset.
 
-======================================  =======  =============================================
-metric                                  type     source
-======================================  =======  =============================================
-``resque_up``                           gauge    1 when Redis answered this scrape, else 0
-``resque_queue_size{queue}``            gauge    LLEN ``queue:<queue>`` for each known queue
-``resque_pending_jobs``                 gauge    sum of the queue sizes (``Resque.info``)
-``resque_jobs_processed_total``         counter  ``stat:processed`` (failed jobs included)
-``resque_jobs_failed_total``            counter  ``stat:failed``
-``resque_workers``                      gauge    members of ``workers``
-``resque_workers_working``              gauge    workers whose ``worker:<id>`` holds a job
-``resque_workers_stale``                gauge    heartbeat older than 300 s (Ruby prunes them)
-``resque_longest_running_job_seconds``  gauge    age of the oldest ``run_at`` (0 when idle)
-``resque_failed_list_length{list}``     gauge    LLEN ``failed`` and each ``<queue>_failed``
-``resque_paused``                       gauge    1 while ``pause-all-workers`` is "true"
-======================================  =======  =============================================
+=============================================  =======  ============================================
+metric                                         type     source
+=============================================  =======  ============================================
+``resque_up``                                  gauge    1 when Redis answered this scrape, else 0
+``resque_queue_size{queue}``                   gauge    LLEN ``queue:<queue>`` for each known queue
+``resque_pending_jobs``                        gauge    sum of the queue sizes (``Resque.info``)
+``resque_jobs_processed_total``                counter  ``stat:processed`` (failed jobs included)
+``resque_jobs_failed_total``                   counter  ``stat:failed``
+``resque_workers``                             gauge    members of ``workers``
+``resque_workers_working``                     gauge    workers whose ``worker:<id>`` holds a job
+``resque_workers_stale``                       gauge    heartbeat older than 300 s (Ruby prunes)
+``resque_longest_running_job_seconds``         gauge    age of the oldest ``run_at`` (0 when idle)
+``resque_failed_list_length{list}``            gauge    LLEN ``failed`` and each ``<queue>_failed``
+``resque_paused``                              gauge    1 while ``pause-all-workers`` is "true"
+``resque_delayed_jobs``                        gauge    jobs in all the ``delayed:<ts>`` lists
+``resque_delayed_timestamps``                  gauge    ZCARD ``delayed_queue_schedule``
+``resque_delayed_next_due_timestamp_seconds``  gauge    its earliest timestamp; no sample when empty
+``resque_delayed_overdue_seconds``             gauge    how long ago it fell due (0: not yet); grows
+                                                        while no scheduler moves jobs
+``resque_scheduler_master_held``               gauge    1 while a scheduler holds the master lock
+``resque_scheduler_master_info{holder}``       gauge    1, labelled with the lock's ``host:pid``; no
+                                                        sample while the lock is free
+``resque_scheduler_master_lock_ttl_seconds``   gauge    seconds left before the lock expires
+=============================================  =======  ============================================
+
+The master lock is the one schedulers started with the same
+``RESQUE_SCHEDULER_MASTER_LOCK_PREFIX`` use (``--scheduler-lock-prefix`` reads it).
 
 ``prometheus_client`` is an optional dependency (``pip install 'resque-compat[metrics]'``);
 it is imported only when this command runs, so the rest of the CLI never needs it.
@@ -43,7 +55,8 @@ import redis
 
 from ..connection import RedisSettings
 from ..store import SyncDriver
-from ..views import FleetSnapshot, read_snapshot
+from ..store.outage import Outage, describe
+from ..views import DelayedView, FleetSnapshot, read_snapshot
 from .context import pass_settings
 
 if TYPE_CHECKING:
@@ -77,12 +90,19 @@ INSTALL_HINT = "pip install 'resque-compat[metrics]'"
     help="Address to listen on.",
 )
 @click.option("--once", is_flag=True, help="Print the exposition text once and exit.")
+@click.option(
+    "--scheduler-lock-prefix",
+    "lock_prefix",
+    envvar="RESQUE_SCHEDULER_MASTER_LOCK_PREFIX",
+    default="",
+    help="The schedulers' RESQUE_SCHEDULER_MASTER_LOCK_PREFIX, to find their master lock.",
+)
 @pass_settings
-def metrics(settings: RedisSettings, port: int, address: str, once: bool) -> None:
+def metrics(settings: RedisSettings, port: int, address: str, once: bool, lock_prefix: str) -> None:
     """Serve Prometheus metrics read from Redis at each scrape."""
     _log_to_stderr()
     prometheus = _require_prometheus()
-    collector = FleetCollector(settings)
+    collector = FleetCollector(settings, lock_prefix)
     registry = prometheus.CollectorRegistry(auto_describe=False)
     registry.register(collector)
     try:
@@ -123,24 +143,35 @@ class FleetCollector:
     client's connection pool makes that safe.
     """
 
-    def __init__(self, settings: RedisSettings) -> None:
+    def __init__(self, settings: RedisSettings, lock_prefix: str = "") -> None:
         if settings.socket_timeout is None:
             settings = replace(settings, socket_timeout=READ_TIMEOUT)
         self.settings = settings
+        self.lock_prefix = lock_prefix
         self.client = settings.client()
         self.driver = SyncDriver(self.client)
         self.last_up = False
+        self.outage = Outage(log, retrying="resque_up is 0 until it answers")
 
     def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import GaugeMetricFamily
 
         try:
-            snapshot = self.driver.run(read_snapshot(self.settings.keys, recent_failures=0))
+            read = read_snapshot(
+                self.settings.keys, recent_failures=0, delayed=True, lock_prefix=self.lock_prefix
+            )
+            snapshot = self.driver.run(read)
         except redis.RedisError as error:
-            log.warning("cannot read Redis at %s: %s", self.settings.display_url, error)
+            # One line when an outage starts and one when it ends, not one per scrape.
+            what = describe(error)
+            if what is None:
+                log.warning("cannot read Redis at %s: %s", self.settings.display_url, error)
+            else:
+                self.outage.failed(f"{what} at {self.settings.display_url}")
             self.last_up = False
             yield GaugeMetricFamily("resque_up", "Whether Redis answered this scrape.", value=0)
             return
+        self.outage.over()
         self.last_up = True
         yield GaugeMetricFamily("resque_up", "Whether Redis answered this scrape.", value=1)
         yield from snapshot_metrics(snapshot)
@@ -178,6 +209,8 @@ def snapshot_metrics(snapshot: FleetSnapshot) -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "resque_paused", "1 while pause-all-workers pauses every worker.", value=snapshot.paused
     )
+    if snapshot.delayed is not None:
+        yield from _delayed_metrics(snapshot.delayed)
 
 
 def _worker_metrics(snapshot: FleetSnapshot) -> Iterator[Metric]:
@@ -198,6 +231,59 @@ def _worker_metrics(snapshot: FleetSnapshot) -> Iterator[Metric]:
         "How long the longest-running job has been running (0 when no worker is busy).",
         value=max(runtimes, default=0.0),
     )
+
+
+def _delayed_metrics(delayed: DelayedView) -> Iterator[Metric]:
+    """resque-scheduler's delayed jobs and master lock; a sample that has no value (no next
+    due time, no lock holder) is left out rather than given a made-up one."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    yield GaugeMetricFamily(
+        "resque_delayed_jobs", "Jobs waiting in delayed:<ts> lists.", value=delayed.jobs
+    )
+    yield GaugeMetricFamily(
+        "resque_delayed_timestamps",
+        "Timestamps holding delayed jobs (delayed_queue_schedule).",
+        value=delayed.timestamps,
+    )
+    next_due = GaugeMetricFamily(
+        "resque_delayed_next_due_timestamp_seconds",
+        "Unix time the earliest delayed jobs fall due.",
+    )
+    if delayed.next_due is not None:
+        next_due.add_metric([], delayed.next_due)
+    yield next_due
+    yield GaugeMetricFamily(
+        "resque_delayed_overdue_seconds",
+        "How long ago the earliest delayed jobs fell due (0 until they do).",
+        value=delayed.overdue,
+    )
+    yield from _master_metrics(delayed)
+
+
+def _master_metrics(delayed: DelayedView) -> Iterator[Metric]:
+    from prometheus_client.core import GaugeMetricFamily
+
+    yield GaugeMetricFamily(
+        "resque_scheduler_master_held",
+        "1 while a scheduler (Ruby or Python) holds resque-scheduler's master lock.",
+        value=delayed.master is not None,
+    )
+    info = GaugeMetricFamily(
+        "resque_scheduler_master_info",
+        "The scheduler holding the master lock (host:pid).",
+        labels=["holder"],
+    )
+    ttl = GaugeMetricFamily(
+        "resque_scheduler_master_lock_ttl_seconds",
+        "Seconds before the master lock expires unless its holder renews it.",
+    )
+    if delayed.master is not None:
+        info.add_metric([delayed.master], 1)
+        if delayed.master_ttl is not None:
+            ttl.add_metric([], delayed.master_ttl)
+    yield info
+    yield ttl
 
 
 # --- the HTTP server ------------------------------------------------------------------------

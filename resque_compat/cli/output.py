@@ -11,7 +11,9 @@
   terminal (scripts, cron) they act at once, as they always did. Long loops draw a progress
   bar on stderr when it is a terminal, so stdout stays the command's result.
 - Redis: one connection per command, closed at the end; a Redis error becomes a one-line
-  message naming the server (password hidden), not a traceback.
+  message naming the server (password hidden), not a traceback. A Redis refusing writes
+  (``OOM`` at ``maxmemory``, a ``READONLY`` replica) is one line saying so in Redis's words,
+  what was written (nothing, or which writes went through) and what to do; status 1.
 
 Values read from Redis are shown exactly but safely: bytes that are not UTF-8 appear as
 ``\\xNN`` and control characters as escapes, so a damaged payload can neither garble the
@@ -31,7 +33,7 @@ import redis
 
 from ..codec import JsonStyle
 from ..connection import RedisSettings
-from ..errors import ResqueCompatError
+from ..errors import ResqueCompatError, WritesRefused
 from ..store import SyncDriver
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -131,6 +133,8 @@ def connection(settings: RedisSettings) -> Iterator[SyncDriver]:
     client = settings.client()
     try:
         yield SyncDriver(client)
+    except WritesRefused as error:
+        raise click.ClickException(str(error)) from error  # says what Redis said, what to do
     except redis.RedisError as error:
         raise click.ClickException(f"Redis at {settings.display_url} failed: {error}") from error
     except ResqueCompatError as error:

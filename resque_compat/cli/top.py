@@ -1,10 +1,11 @@
 """``resque-compat top``: the fleet at a glance, refreshed in place, like ``top`` for Resque.
 
 Everything shown comes from :func:`resque_compat.views.read_snapshot`, so Ruby, Python and
-node-resque workers appear alike and nothing is written to Redis. On a terminal the view
-redraws with curses every ``--interval`` seconds until ``q``; with ``--once``, ``--batch``
-or a pipe it prints plain-text frames instead (``top -b``'s convention), which is what
-scripts, logs and tests read. Rates need two frames: the first one shows ``-``.
+node-resque workers appear alike, as do the delayed jobs and schedulers of Ruby and Python,
+and nothing is written to Redis. On a terminal the view redraws with curses every
+``--interval`` seconds until ``q``; with ``--once``, ``--batch`` or a pipe it prints
+plain-text frames instead (``top -b``'s convention), which is what scripts, logs and tests
+read. Rates need two frames: the first one shows ``-``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import redis
 
 from ..connection import RedisSettings
 from ..store import SyncDriver
-from ..views import FleetSnapshot, Rates, WorkerView, rates_between, read_snapshot
+from ..views import DelayedView, FleetSnapshot, Rates, WorkerView, rates_between, read_snapshot
 from .context import pass_settings
 
 READ_TIMEOUT = 5.0
@@ -78,6 +79,13 @@ QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})
     show_default=True,
     help="How many recent failures to list.",
 )
+@click.option(
+    "--scheduler-lock-prefix",
+    "lock_prefix",
+    envvar="RESQUE_SCHEDULER_MASTER_LOCK_PREFIX",
+    default="",
+    help="The schedulers' RESQUE_SCHEDULER_MASTER_LOCK_PREFIX, to find their master lock.",
+)
 @pass_settings
 def top(
     settings: RedisSettings,
@@ -86,9 +94,10 @@ def top(
     batch: bool,
     iterations: int,
     failures: int,
+    lock_prefix: str,
 ) -> None:
-    """Live view of queues, workers, failures and throughput (q quits)."""
-    sampler = Sampler(settings, failures)
+    """Live view of queues, workers, delayed jobs, failures and throughput (q quits)."""
+    sampler = Sampler(settings, failures, lock_prefix)
     try:
         if once or batch or not sys.stdout.isatty():
             run_batch(sampler, interval, 1 if once else iterations)
@@ -103,18 +112,22 @@ def top(
 class Sampler:
     """Takes snapshots on one connection and turns each into the lines of a frame."""
 
-    def __init__(self, settings: RedisSettings, failures: int) -> None:
+    def __init__(self, settings: RedisSettings, failures: int, lock_prefix: str = "") -> None:
         if settings.socket_timeout is None:
             settings = replace(settings, socket_timeout=READ_TIMEOUT)
         self.settings = settings
         self.failures = failures
+        self.lock_prefix = lock_prefix
         self.client = settings.client()
         self.driver = SyncDriver(self.client)
         self.previous: FleetSnapshot | None = None
 
     def frame(self) -> list[str]:
         """The next frame; raises ``redis.RedisError`` when Redis cannot be read."""
-        snapshot = self.driver.run(read_snapshot(self.settings.keys, self.failures))
+        read = read_snapshot(
+            self.settings.keys, self.failures, delayed=True, lock_prefix=self.lock_prefix
+        )
+        snapshot = self.driver.run(read)
         rates = None if self.previous is None else rates_between(self.previous, snapshot)
         self.previous = snapshot
         return render(snapshot, rates, self.settings)
@@ -187,7 +200,7 @@ def _draw(screen: curses.window, lines: Sequence[str]) -> None:
 
 
 def render(snapshot: FleetSnapshot, rates: Rates | None, settings: RedisSettings) -> list[str]:
-    """A frame as plain lines: summary, queues, workers, recent failures."""
+    """A frame as plain lines: summary, delayed jobs, queues, workers, recent failures."""
     return [
         *_summary(snapshot, rates, settings),
         "",
@@ -213,7 +226,24 @@ def _summary(snapshot: FleetSnapshot, rates: Rates | None, settings: RedisSettin
         f"workers {len(snapshot.workers)} ({snapshot.working} working, {snapshot.stale} stale)  "
         f"failed list {snapshot.failed_entries}"
     )
-    return [title, counts]
+    if snapshot.delayed is None:
+        return [title, counts]
+    return [title, counts, _delayed(snapshot.delayed, snapshot.server_time)]
+
+
+def _delayed(delayed: DelayedView, now: float) -> str:
+    """Delayed jobs, when the next ones fall due (how late, when overdue), who is master."""
+    line = f"delayed {delayed.jobs} ({delayed.timestamps} timestamps)"
+    if delayed.next_due is not None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(delayed.next_due))
+        if delayed.overdue > 0:
+            line += f"  next due {stamp} (OVERDUE {age(delayed.overdue)})"
+        else:
+            line += f"  next due {stamp} (in {age(delayed.next_due - now)})"
+    if delayed.master is None:
+        return f"{line}  scheduler master: none"
+    ttl = "" if delayed.master_ttl is None else f" (lock ttl {delayed.master_ttl}s)"
+    return f"{line}  scheduler master {delayed.master}{ttl}"
 
 
 def _queues(snapshot: FleetSnapshot, rates: Rates | None) -> list[str]:

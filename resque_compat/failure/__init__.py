@@ -118,7 +118,7 @@ def backend_from_name(
     for prefix in _SUPPRESSION_PREFIXES:
         if wanted.startswith(prefix):
             backends = _backend_list(wanted[len(prefix) :], name, keys, json_style)
-            return MultipleWithRetrySuppressionBackend(backends, keys)
+            return MultipleWithRetrySuppressionBackend(backends, keys, json_style=json_style)
     for prefix in _MULTIPLE_PREFIXES:
         if wanted.startswith(prefix):
             return MultipleBackend(_backend_list(wanted[len(prefix) :], name, keys, json_style))

@@ -10,7 +10,8 @@ one MULTI), so Ruby and Python producers of the same class see each other's jobs
 The digest is ``UniqueJob.redis_key``: the payload encoded and decoded again (the round
 trip a job makes through Redis), each top-level hash argument turned into its sorted list
 of ``[key, value]`` pairs (nested hashes left as they are), then the MD5 of
-``{"class": C, "args": [...]}`` as Resque encodes it.
+``{"class": C, "args": [...]}`` as Resque encodes it (``store.plugins``, since the client's
+``dequeue``, ``destroy`` and ``remove_queue`` clear markers as loner's hooks do in Ruby).
 
 >>> @unique(ttl=3600)
 ... @job("Digest", queue="mail")
@@ -19,7 +20,6 @@ of ``[key, value]`` pairs (nested hashes left as they are), then the MD5 of
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,7 +27,7 @@ from .. import codec
 from ..job import JobSpec
 from ..keys import Keys
 from ..store.base import Operation
-from ..store.plugins import LonerOps
+from ..store.plugins import LonerOps, loner_payload_digest
 
 
 def loner_digest(
@@ -39,14 +39,7 @@ def loner_digest(
 
 def payload_digest(payload: bytes, style: codec.JsonStyle = codec.JsonStyle.JSON_GEM) -> str:
     """The digest of a payload as it was (or will be) queued."""
-    document = codec.decode(payload)
-    class_name = document["class"]
-    sorted_args = [
-        [[key, value] for key, value in sorted(arg.items())] if isinstance(arg, dict) else arg
-        for arg in document["args"]
-    ]
-    encoded = codec.encode({"class": class_name, "args": sorted_args}, style)
-    return hashlib.md5(encoded, usedforsecurity=False).hexdigest()
+    return loner_payload_digest(payload, style)
 
 
 def loner_key(keys: Keys, queue: str, class_name: str, args: Sequence[Any]) -> str:

@@ -2,7 +2,9 @@
 
 Owns ``status:<uuid>``, ``_statuses`` and ``_kill`` (round trips in ``store.status``). It
 mirrors ``Resque::Plugins::Status`` (the job side: ``safe_perform!``, ``at``, ``tick``,
-``completed``, ``failed``, ``kill!``) and ``Resque::Plugins::Status::Hash`` (the documents):
+``completed``, ``failed``, ``kill!``, the ``on_success``/``on_failure``/``on_killed``
+callbacks) and ``Resque::Plugins::Status::Hash`` (the documents and its class methods:
+``statuses``/``status_ids`` with ranges, ``clear*``, ``kill``/``killall``, and ``dequeue``):
 
 - a status job's payload is ``{"class": C, "args": [uuid, options]}``, as Ruby's ``create``
   enqueues it, so a Ruby ``JobWithStatus`` class and a Python status job take the same jobs;
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .. import codec, timefmt
@@ -115,11 +118,25 @@ class StatusPlugin:
     def get(self, uuid: str) -> Status | None:
         return decode_status(self.redis.run(self.ops.get(uuid)))
 
-    def statuses(self) -> list[Status]:
-        """Every indexed status still present, newest first (``Hash.statuses``)."""
-        uuids = self.redis.run(self.ops.ids())
-        found = self.redis.run(self.ops.get_many(uuids))
-        return [status for status in map(decode_status, found) if status is not None]
+    def mget(self, uuids: Sequence[str]) -> list[Status | None]:
+        """``Hash.mget``: one read for many, None where a document is gone (expired)."""
+        return [decode_status(raw) for raw in self.redis.run(self.ops.get_many(list(uuids)))]
+
+    def status_ids(self, start: int | None = None, stop: int | None = None) -> list[str]:
+        """``Hash.status_ids``: uuids newest first; with both bounds, that slice of them
+        (positions as ``ZREVRANGE`` takes them, signs dropped as Ruby's ``abs`` does)."""
+        if start is None or stop is None:
+            return self.redis.run(self.ops.ids())
+        return self.redis.run(self.ops.ids(abs(start), abs(stop)))
+
+    def statuses(self, start: int | None = None, stop: int | None = None) -> list[Status]:
+        """``Hash.statuses``: the documents of ``status_ids``, those gone left out."""
+        found = self.mget(self.status_ids(start, stop))
+        return [status for status in found if status is not None]
+
+    def count(self) -> int:
+        """``Hash.count``: entries in the index (a document may have expired meanwhile)."""
+        return self.redis.run(self.ops.count())
 
     def set(self, uuid: str, *messages: Mapping[str, Any] | str | None) -> Status:
         status = build_status(uuid, *messages)
@@ -130,11 +147,63 @@ class StatusPlugin:
         """Ask a running status job to stop at its next ``tick`` (``Hash.kill``)."""
         self.redis.run(self.ops.kill(uuid))
 
+    def killall(self, start: int | None = None, stop: int | None = None) -> list[str]:
+        """``Hash.killall``: a kill request for every uuid of ``status_ids`` (finished
+        ones included, as in Ruby: only a job that still ticks acts on it)."""
+        uuids = self.status_ids(start, stop)
+        self.redis.run(self.ops.kill_many(uuids))
+        return uuids
+
+    def killed(self, uuid: str) -> None:
+        """``Hash.killed``: withdraw a kill request."""
+        self.redis.run(self.ops.killed(uuid))
+
+    def kill_ids(self) -> list[str]:
+        return self.redis.run(self.ops.kill_ids())
+
     def should_kill(self, uuid: str) -> bool:
         return self.redis.run(self.ops.should_kill(uuid))
 
     def remove(self, uuid: str) -> None:
         self.redis.run(self.ops.remove(uuid))
+
+    def clear(self, start: int | None = None, stop: int | None = None) -> list[str]:
+        """``Hash.clear``: remove every status of ``status_ids`` (document and index)."""
+        uuids = self.status_ids(start, stop)
+        self.redis.run(self.ops.remove_many(uuids))
+        return uuids
+
+    def clear_completed(self, start: int | None = None, stop: int | None = None) -> list[str]:
+        """``Hash.clear_completed``: remove the completed ones; their uuids, newest first."""
+        return self._clear_where(COMPLETED, start, stop)
+
+    def clear_failed(self, start: int | None = None, stop: int | None = None) -> list[str]:
+        """``Hash.clear_failed``: remove the failed ones; their uuids, newest first."""
+        return self._clear_where(FAILED, start, stop)
+
+    def _clear_where(self, state: str, start: int | None, stop: int | None) -> list[str]:
+        """Ruby reads each status and removes it if it is in ``state``; an index entry
+        whose document expired makes Ruby raise (``nil.completed?``), here it is kept."""
+        uuids = self.status_ids(start, stop)
+        found = self.mget(uuids)
+        chosen = [u for u, s in zip(uuids, found, strict=True) if s and s.status == state]
+        self.redis.run(self.ops.remove_many(chosen))
+        return chosen
+
+    def dequeue(
+        self, resque: Resque, job: JobRef, uuid: str, queue: str | None = None
+    ) -> int | None:
+        """``Klass.dequeue(klass, uuid)``: remove the queued job ``[uuid, options]``, the
+        options read back from its status (the bytes must be the queued ones, see
+        ``Resque.dequeue``). The status itself stays, as in Ruby. 0 when the status is gone
+        (Ruby raises there: without the options no payload can be matched); None when a
+        before_dequeue hook said no."""
+        status = self.get(uuid)
+        if status is None:
+            return 0
+        if queue is None and resque.ops.resolve(job)[1] is not None:
+            return resque.dequeue(job, uuid, status.options)
+        return resque.destroy(queue or _queue_of(resque, job), job, uuid, status.options)
 
     def create(
         self,
@@ -159,17 +228,41 @@ class StatusPlugin:
         return None
 
     def job(
-        self, name: str, queue: str = DEFAULT_QUEUE, registry: JobRegistry | None = None
+        self,
+        name: str,
+        queue: str = DEFAULT_QUEUE,
+        registry: JobRegistry | None = None,
+        *,
+        on_success: Callable[[StatusJob], Any] | None = None,
+        on_failure: Callable[[StatusJob, BaseException | str | None], Any] | None = None,
+        on_killed: Callable[[StatusJob], Any] | None = None,
     ) -> Callable[[Callable[[StatusJob], Any]], JobSpec]:
-        """Register ``function(status)`` as the status job ``name`` (queue ``statused``)."""
+        """Register ``function(status)`` as the status job ``name`` (queue ``statused``).
+
+        The callbacks are a Ruby status job's optional ``on_success``, ``on_failure`` and
+        ``on_killed`` methods, called as ``safe_perform!`` calls them (see
+        :meth:`StatusJob.run`); each gets the running :class:`StatusJob` first.
+        """
+        callbacks = StatusCallbacks(on_success, on_failure, on_killed)
 
         def register(function: Callable[[StatusJob], Any]) -> JobSpec:
             def perform(uuid: str | None = None, options: Any = None) -> None:
-                StatusJob(self, name, uuid or secrets.token_hex(16), options or {}).run(function)
+                status_job = StatusJob(self, name, uuid or secrets.token_hex(16), options or {})
+                status_job.run(function, callbacks)
 
             return (registry or default_registry).register_function(name, perform, queue)
 
         return register
+
+
+@dataclass(frozen=True)
+class StatusCallbacks:
+    """A status job's ``on_success`` / ``on_failure`` / ``on_killed``; None where the Ruby
+    class would not ``respond_to?`` the method."""
+
+    on_success: Callable[[StatusJob], Any] | None = None
+    on_failure: Callable[[StatusJob, BaseException | str | None], Any] | None = None
+    on_killed: Callable[[StatusJob], Any] | None = None
 
 
 def _queue_of(resque: Resque, job: JobRef) -> str:
@@ -188,23 +281,40 @@ class StatusJob:
         inspected = ruby_inspect(options) if options else ""
         self.name = f"{class_name}({inspected})"
 
-    def run(self, function: Callable[[StatusJob], Any]) -> None:
-        """Ruby's ``safe_perform!``: working, perform, then completed unless it said otherwise.
+    def run(
+        self, function: Callable[[StatusJob], Any], callbacks: StatusCallbacks | None = None
+    ) -> None:
+        """Ruby's ``safe_perform!``, branch for branch:
 
-        A kill ends the job quietly (status ``killed``); an error marks it failed and is
-        raised again, so the worker records the failure as usual.
+        - working, perform; if the job then says ``failed``: ``on_failure(message)``, done;
+          else completed (unless it said so itself) and ``on_success()``;
+        - a kill (:class:`Killed`): the request withdrawn, status ``killed``, ``on_killed()``;
+        - an error (raised by the job or by ``on_success``): status failed, then
+          ``on_failure(error)`` when declared (the job then ends normally, so the worker
+          records no failure), else the error is raised again for the worker to record.
         """
+        hooks = callbacks or StatusCallbacks()
         try:
             self._set({"status": WORKING})
             function(self)
             current = self.status()
-            if current is not None and current.status not in (FAILED, COMPLETED):
+            if current is not None and current.status == FAILED:
+                if hooks.on_failure is not None:
+                    hooks.on_failure(self, current.message)
+                return
+            if current is not None and current.status != COMPLETED:
                 self.completed()
+            if hooks.on_success is not None:
+                hooks.on_success(self)
         except Killed:
-            self.plugin.redis.run(self.plugin.ops.killed(self.uuid))
+            self.plugin.killed(self.uuid)
+            if hooks.on_killed is not None:
+                hooks.on_killed(self)
         except Exception as error:
             self.failed(f"The task failed because of an error: {error}")
-            raise
+            if hooks.on_failure is None:
+                raise
+            hooks.on_failure(self, error)
 
     def status(self) -> Status | None:
         return self.plugin.get(self.uuid)

@@ -32,6 +32,7 @@ from ..connection import RedisSettings
 from ..job import JobRegistry, default_registry
 from ..store import SyncDriver
 from ..store.mover import MoverOps, Wakeups
+from ..store.outage import LONGEST_DELAY, TROUBLE, Outage, describe
 from .lock import MasterLock
 from .mover import DelayedMover
 from .proctitle import set_title
@@ -43,7 +44,6 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 #: Longest stretch of a wait without looking at the stop flag (set by :meth:`Scheduler.stop`
 #: from another thread; a signal ends the wait at once). Local: no command is sent.
 STOP_CHECK = 0.5
-_REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 
 
 class Recurring(Protocol):
@@ -89,6 +89,8 @@ class Scheduler:
         self.keys = redis_settings.keys
         self.master: bool | None = None
         self.stopping = False
+        # Retried at least once per interval, the lock's renewal pace.
+        self.outage = Outage(log, min(LONGEST_DELAY, max(self.settings.interval, 1.0)))
         self._waiting = False
 
     def run(self, handle_signals: bool = True) -> None:
@@ -117,16 +119,27 @@ class Scheduler:
             raise _Interrupted
 
     def _pass(self) -> float:
-        """One pass of the loop; returns when the next should start (Unix seconds)."""
+        """One pass of the loop; returns when the next should start (Unix seconds).
+
+        While Redis is away or refuses writes (``store.outage``: one line when that starts,
+        one when it ends) the pass is tried again with backoff. Nothing is lost or moved
+        twice: a refused script wrote nothing, and a move is one script, so a job is in its
+        ``delayed:<ts>`` list or on its queue. Whether we are still master is not known
+        until Redis answers (the lock may expire meanwhile): the next pass takes, keeps or
+        leaves the lock as it finds it, and logs the role again, reloading the recurring
+        schedules as on any change of master.
+        """
         try:
             self._update_master(self.lock.hold())
-            if not self.master:
-                return time.time() + self.settings.interval
-            return self._work_as_master()
-        except _REDIS_ERRORS as error:
-            log.warning("Redis error, lock given up: %s", error)
+            upcoming = self._work_as_master() if self.master else None
+        except TROUBLE as error:
+            what = describe(error)
+            if what is None:
+                raise
             self.master = None
-            return time.time() + self.settings.interval
+            return time.time() + self.outage.failed(what)
+        self.outage.over()
+        return upcoming or time.time() + self.settings.interval
 
     def _update_master(self, master: bool) -> None:
         if master != self.master:
@@ -161,8 +174,8 @@ class Scheduler:
                     return
         except _Interrupted:
             return
-        except _REDIS_ERRORS as error:
-            log.warning("Redis error while waiting: %s", error)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            self.outage.failed(f"Redis unavailable ({error})")
             time.sleep(max(0.0, min(1.0, deadline - time.time())))
         finally:
             self._waiting = False
@@ -171,8 +184,8 @@ class Scheduler:
         log.info("Shutting down")
         try:
             self.lock.release()
-        except _REDIS_ERRORS as error:
-            log.warning("could not release the master lock: %s", error)
+        except redis.RedisError as error:
+            log.warning("could not release the master lock (it expires by itself): %s", error)
         wakeups.close()
         self.driver.close()
         self.client.close()

@@ -43,7 +43,7 @@ import yaml
 
 from .. import codec, timefmt
 from ..client import Resque
-from ..errors import NoQueueError
+from ..errors import NoQueueError, WritesRefused
 from ..schedule_format.entries import Entry, EntryError, configured_env, env_matches, parse_entry
 from ..store.schedules import ScheduleOps
 
@@ -141,9 +141,10 @@ class RecurringSchedules:
                 continue
             log.info("queueing %s (%s)", firing.entry.class_name, name)
             enqueued += self._fire(firing.entry)
-            self.client.driver.run(self.ops.mark_enqueued(name, last_enqueued_text(now)))
             firing.fired += 1
             firing.due = _next(firing, now)
+            # After the firing is counted: a refusal here must not fire it again.
+            self.client.driver.run(self.ops.mark_enqueued(name, last_enqueued_text(now)))
         return enqueued
 
     def entries(self) -> dict[str, Entry]:
@@ -154,9 +155,12 @@ class RecurringSchedules:
         return {name: firing.due for name, firing in self._firings.items()}
 
     def _fire(self, entry: Entry) -> int:
-        """Ruby's ``enqueue``: a failure is logged (its failure handler) and the loop goes on."""
+        """Ruby's ``enqueue``: a failure is logged (its failure handler) and the loop goes on;
+        a refused write is not a failure of the job but an outage the scheduler waits out."""
         try:
             return 0 if enqueue_entry(self.client, entry) is None else 1
+        except WritesRefused:
+            raise  # the push was refused: the firing stays due until Redis accepts writes
         except Exception:
             log.exception("schedule %r: enqueueing %s failed", entry.name, entry.class_name)
             return 0

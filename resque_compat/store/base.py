@@ -20,6 +20,8 @@ import redis
 import redis.asyncio
 from redis.exceptions import NoScriptError, ResponseError
 
+from ..errors import CannotPersist, OutOfMemory, ReadOnlyReplica, WritesRefused
+
 T = TypeVar("T")
 Arg = bytes | str | int | float
 Command = tuple[Arg, ...]
@@ -104,10 +106,13 @@ class SyncDriver:
             self._connection.disconnect()
 
     def run(self, operation: Operation[T]) -> T:
+        sent = 0
         try:
             batch_ = next(operation)
             while True:
-                batch_ = operation.send(batch_.read(self.send(batch_)))
+                replies = _counted(self.send, batch_, sent)
+                sent += _writes(batch_)
+                batch_ = operation.send(batch_.read(replies))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
@@ -127,6 +132,10 @@ class SyncDriver:
     def _send(self, commands: tuple[Command, ...]) -> list[Any]:
         callbacks = self.client.response_callbacks
         if self._connection is not None:
+            if self._connection._sock is None:
+                # connect() is where a Sentinel-managed connection asks for the current
+                # master; redis-py's send path alone would reconnect to the last address.
+                self._connection.connect()
             return _exchange(self._connection, commands, callbacks)
         pool = self.client.connection_pool
         connection = pool.get_connection()
@@ -144,9 +153,7 @@ def _exchange(connection: Any, commands: tuple[Command, ...], callbacks: Any) ->
     except BaseException:
         connection.disconnect()  # replies may be pending: the next use starts afresh
         raise
-    for reply in replies:
-        if isinstance(reply, ResponseError):
-            raise reply
+    _raise_first_error(commands, replies)
     return [
         _parsed(callbacks, command, reply) for command, reply in zip(commands, replies, strict=True)
     ]
@@ -173,10 +180,16 @@ class AsyncDriver:
         self.client = client
 
     async def run(self, operation: Operation[T]) -> T:
+        sent = 0
         try:
             batch_ = next(operation)
             while True:
-                batch_ = operation.send(batch_.read(await self.send(batch_)))
+                try:
+                    replies = await self.send(batch_)
+                except WritesRefused as error:
+                    raise error.after(sent) from error.__cause__
+                sent += _writes(batch_)
+                batch_ = operation.send(batch_.read(replies))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
@@ -196,11 +209,17 @@ class AsyncDriver:
 
     async def _send(self, commands: tuple[Command, ...]) -> list[Any]:
         if len(commands) == 1:
-            return [await self.client.execute_command(*commands[0])]
+            try:
+                return [await self.client.execute_command(*commands[0])]
+            except ResponseError as error:
+                _raise_first_error(commands, [error])
+                raise
         async with self.client.pipeline(transaction=False) as pipe:
             for command in commands:
                 pipe.execute_command(*command)
-            return await pipe.execute()
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        _raise_first_error(commands, replies)
+        return replies
 
 
 def _as_bytes(commands: tuple[Command, ...]) -> tuple[Command, ...]:
@@ -213,16 +232,114 @@ def _arg_bytes(arg: Arg) -> Arg:
     return arg.encode("utf-8", "surrogateescape") if isinstance(arg, str) else arg
 
 
-_REFUSALS = ("OOM ", "READONLY ", "MISCONF ")
-
-
 def refuses_writes(error: BaseException) -> bool:
     """Whether Redis is up but refusing writes: at ``maxmemory`` with ``noeviction`` (OOM),
     a replica (READONLY, as a client may briefly see after a failover), or unable to persist
     (MISCONF). Such a write had no effect and can be sent again once Redis accepts writes."""
-    if isinstance(error, (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError)):
-        return True
-    return isinstance(error, ResponseError) and str(error).startswith(_REFUSALS)
+    return _refusal_class(error) is not None
+
+
+def as_refusal(error: BaseException) -> WritesRefused | None:
+    """``error`` as a :class:`WritesRefused` when it is a refused write (one raised by
+    redis-py itself, by a pubsub or a blocking wait, converted), else None."""
+    if isinstance(error, WritesRefused):
+        return error
+    refusal = _refusal_class(error)
+    if refusal is None or not isinstance(error, ResponseError):
+        return None
+    return refusal(_redis_words(error))
+
+
+def _refusal_class(error: BaseException) -> type[WritesRefused] | None:
+    if isinstance(error, WritesRefused):
+        return type(error)
+    if isinstance(error, redis.exceptions.OutOfMemoryError):
+        return OutOfMemory
+    if isinstance(error, redis.exceptions.ReadOnlyError):
+        return ReadOnlyReplica
+    if isinstance(error, ResponseError) and str(error).startswith("MISCONF "):
+        return CannotPersist
+    return None
+
+
+def _redis_words(error: ResponseError) -> str:
+    """The error as Redis sent it: redis-py drops the ``OOM``/``READONLY`` code it turns
+    into a class, and an operator searching for the message needs it back."""
+    words = str(error)
+    code = {OutOfMemory: "OOM", ReadOnlyReplica: "READONLY"}.get(
+        _refusal_class(error) or WritesRefused
+    )
+    return f"{code} {words}" if code and not words.startswith(code) else words
+
+
+_NO_WRITE = frozenset(
+    [
+        "PUBLISH",
+        "TIME",
+        "PING",
+        "GET",
+        "MGET",
+        "HGET",
+        "HMGET",
+        "HGETALL",
+        "HLEN",
+        "HEXISTS",
+        "LLEN",
+        "LRANGE",
+        "LINDEX",
+        "SMEMBERS",
+        "SCARD",
+        "SISMEMBER",
+        "ZCARD",
+        "ZRANGE",
+        "ZRANGEBYSCORE",
+        "ZSCORE",
+        "EXISTS",
+        "TTL",
+        "PTTL",
+        "TYPE",
+        "KEYS",
+        "SCAN",
+        "WAIT",
+    ]
+)
+"""Commands that change no key: one that goes through beside a refused write is no write."""
+
+
+def _raise_first_error(commands: Sequence[Command], replies: Sequence[Any]) -> None:
+    """Raise the first error reply of a round trip; a refused write as :class:`WritesRefused`
+    naming the commands of the round trip that went through (a pipeline is not a
+    transaction: Redis decides each command alone, as it does for Ruby's)."""
+    errors = [reply for reply in replies if isinstance(reply, ResponseError)]
+    if not errors:
+        return
+    first = errors[0]
+    refusal = _refusal_class(first)
+    if refusal is None or isinstance(first, WritesRefused):
+        raise first
+    through = tuple(
+        name
+        for command, reply in zip(commands, replies, strict=True)
+        if not isinstance(reply, ResponseError) and (name := _name(command[0])) not in _NO_WRITE
+    )
+    raise refusal(_redis_words(first), through) from first
+
+
+def _writes(batch_: Batch[Any]) -> int:
+    """1 when a round trip may have written (for a refusal's account of what went before)."""
+    return int(any(_name(command[0]) not in _NO_WRITE for command in batch_.commands))
+
+
+def _counted(send: Callable[[Batch[Any]], list[Any]], batch_: Batch[Any], sent: int) -> list[Any]:
+    """``send(batch_)``, a refusal saying how many round trips with writes went before it."""
+    try:
+        return send(batch_)
+    except WritesRefused as error:
+        raise error.after(sent) from error.__cause__
+
+
+def _name(command: Arg) -> str:
+    return (command.decode() if isinstance(command, bytes) else str(command)).upper()
 
 
 def server_time() -> Operation[float]:

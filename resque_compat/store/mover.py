@@ -22,92 +22,16 @@ from typing import Any
 import redis
 
 from ..keys import DELAYED_MEMBER_PREFIX, Keys, delayed_member
-from .base import Arg, Operation, Script, one
+from .base import Arg, Operation, Script, lua_source, one
 
-# KEYS: delayed_queue_schedule, queues. ARGV: the key prefixes (from keys.py) of delayed:<ts>
-# lists, of their bare names in timestamps: sets, of timestamps: sets and of queue: lists; now
-# (whole seconds), budget, lowest timestamp ('-inf' for all).
-# Returns {moved} or, when it met a payload it cannot cut, {moved, timestamp, payload}.
-MOVE_DUE = Script(
-    r"""
-local schedule, queues = KEYS[1], KEYS[2]
-local delayed, member_prefix, timestamps, queue_prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local now, budget, lowest = ARGV[5], tonumber(ARGV[6]), ARGV[7]
-local moved = 0
-while moved < budget do
-  local due = redis.call('ZRANGEBYSCORE', schedule, lowest, now, 'LIMIT', 0, 1)[1]
-  if not due then return {moved} end
-  local member = member_prefix .. due
-  local key = delayed .. due
-  local jobs = redis.call('LRANGE', key, 0, budget - moved - 1)
-  local taken, odd = 0, nil
-  for _, job in ipairs(jobs) do
-    local body, quoted = string.match(job, '^({"class":"[^"\\]*","args":%[.*),"queue":(".*")}$')
-    local ok, queue = false, nil
-    if body then ok, queue = pcall(cjson.decode, quoted) end
-    if not ok or type(queue) ~= 'string' or queue == '' then
-      odd = job
-      break
-    end
-    redis.call('SREM', timestamps .. job, member)
-    redis.call('SADD', queues, queue)
-    redis.call('RPUSH', queue_prefix .. queue, body .. '}')
-    taken = taken + 1
-  end
-  if taken > 0 then redis.call('LTRIM', key, taken, -1) end
-  moved = moved + taken
-  if odd then return {moved, due, odd} end
-  if redis.call('LLEN', key) == 0 then
-    redis.call('DEL', key)
-    redis.call('ZREM', schedule, due)
-  end
-end
-return {moved}
-"""
-)
+MOVE_DUE = Script(lua_source("move_due"))
 
-# KEYS: delayed:<ts>, timestamps:<payload>, queues, queue:<q>, delayed_queue_schedule.
-# ARGV: payload, delayed:<ts>, queue ('' drops the job), payload to push, ts.
-# Moves the head of a timestamp's list if it is still that payload.
-MOVE_ONE = Script(
-    """
-if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return 0 end
-redis.call('LPOP', KEYS[1])
-redis.call('SREM', KEYS[2], ARGV[2])
-if ARGV[3] ~= '' then
-  redis.call('SADD', KEYS[3], ARGV[3])
-  redis.call('RPUSH', KEYS[4], ARGV[4])
-end
-if redis.call('LLEN', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[5], ARGV[5])
-end
-return 1
-"""
-)
+MOVE_ONE = Script(lua_source("move_one"))
 
-# KEYS: the master lock. ARGV: host:pid, timeout in seconds. 1 while we are master.
-_TAKE_OR_KEEP_LOCK = Script(
-    """
-if redis.call('SETNX', KEYS[1], ARGV[1]) == 1 then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-"""
-)
+_TAKE_OR_KEEP_LOCK = Script(lua_source("take_or_keep_lock"))
 
-# KEYS: the master lock. ARGV: host:pid. Ruby's ``release``: delete it only if it is ours.
-_RELEASE_LOCK = Script(
-    """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-)
+# Ruby's ``release``: delete the master lock only while it is ours (same rule as pruning's).
+_RELEASE_LOCK = Script(lua_source("release_lock"))
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,40 @@
 """The round trips of resque-loner, resque-lock-timeout and resque-retry.
 
 Each group follows its Ruby plugin command for command where that matters for a race:
-loner's marker is written in the MULTI that queues the job; lock-timeout's stale-lock
-takeover is its SETNX / GET / GETSET sequence; retry's counter is SETNX -1 then INCR.
+loner's marker is written in the MULTI that queues the job (and deleted in the one that
+removes it, where Ruby's order leaves a race); lock-timeout's stale-lock takeover is its
+SETNX / GET / GETSET sequence; retry's counter is SETNX -1 then INCR.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import codec
 from ..keys import Keys
-from .base import Command, Operation, batch, one
+from .base import Command, Operation, as_int, batch, one
+from .delayed import DelayedItem, DelayedOps
+
+#: Keys asked per SCAN when clearing a queue's loner markers.
+SCAN_COUNT = 1000
+
+
+def loner_payload_digest(payload: bytes, style: codec.JsonStyle = codec.JsonStyle.JSON_GEM) -> str:
+    """The ``<md5>`` of a queued payload's loner marker, as ``UniqueJob.redis_key`` computes
+    it: the payload decoded, each top-level hash argument turned into its sorted list of
+    ``[key, value]`` pairs (nested hashes left as they are), then the MD5 of
+    ``{"class": C, "args": [...]}`` as Resque encodes it. Here, below the client, because
+    every removal of a queued job must be able to clear its marker."""
+    document = codec.decode(payload)
+    sorted_args = [
+        [[key, value] for key, value in sorted(arg.items())] if isinstance(arg, dict) else arg
+        for arg in document["args"]
+    ]
+    encoded = codec.encode({"class": document["class"], "args": sorted_args}, style)
+    return hashlib.md5(encoded, usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -45,12 +68,43 @@ class LonerOps:
         """``mark_loner_as_unqueued``: what a worker does when it takes a unique job."""
         return int((yield one(("DEL", self.keys.loner(queue, digest)))))
 
-    def clear_queue(self, queue: str) -> Operation[int]:
-        """``cleanup_loners``: every marker of a removed queue (KEYS, then DEL)."""
-        found: list[Any] = yield one(("KEYS", self.keys.loners_of(queue)))
-        if not found:
+    def remove(
+        self,
+        queue: str,
+        payloads: Sequence[bytes],
+        style: codec.JsonStyle = codec.JsonStyle.JSON_GEM,
+    ) -> Operation[int]:
+        """``Job.destroy`` with resque-loner: each payload's LREM, then the DEL of the
+        markers, in one MULTI. Ruby unmarks first, which lets an enqueue slip in before the
+        LREM and be removed with the others, its marker left with no job (every later
+        enqueue dropped); atomically, no such window exists. The number removed."""
+        if not payloads:
             return 0
-        return int((yield one(("DEL", *found))))
+        queue_key = self.keys.queue(queue)
+        markers = sorted({self.keys.loner(queue, loner_payload_digest(p, style)) for p in payloads})
+        replies = yield batch(
+            ("MULTI",),
+            *(("LREM", queue_key, 0, payload) for payload in payloads),
+            ("DEL", *markers),
+            ("EXEC",),
+        )
+        return sum(as_int(reply) for reply in replies[-1][: len(payloads)])
+
+    def clear_queue(self, queue: str) -> Operation[int]:
+        """``cleanup_loners``: every marker of a removed queue. Ruby finds them with KEYS;
+        SCAN finds the same keys without blocking a large keyspace, which matters because
+        Python does this on every ``remove_queue``, whether the deployment uses loner or not."""
+        deleted = 0
+        cursor: Any = 0
+        while True:
+            reply = yield one(
+                ("SCAN", cursor, "MATCH", self.keys.loners_of(queue), "COUNT", SCAN_COUNT)
+            )
+            cursor, found = as_int(reply[0]), list(reply[1])
+            if found:
+                deleted += as_int((yield one(("DEL", *found))))
+            if cursor == 0:
+                return deleted
 
 
 @dataclass(frozen=True)
@@ -85,17 +139,20 @@ class RetryOps:
 
     keys: Keys
 
-    def start_attempt(self, bare_key: str, expire: int | None) -> Operation[int]:
-        """``before_perform_retry``: SETNX -1, INCR (the attempt number, from 0), EXPIRE."""
+    def start_attempt(self, bare_key: str, expire: Callable[[int], int | None]) -> Operation[int]:
+        """``before_perform_retry``: SETNX -1, INCR (the attempt number, from 0), then the
+        EXPIRE that ``expire`` gives for that attempt, if any (Ruby's depends on it)."""
         key = self.keys.retry_counter(bare_key)
-        commands: list[Command] = [("SETNX", key, -1), ("INCR", key)]
-        if expire is not None:
-            commands.append(("EXPIRE", key, expire))
-        replies = yield batch(*commands)
-        return int(replies[1])
+        replies = yield batch(("SETNX", key, -1), ("INCR", key))
+        attempt = int(replies[1])
+        seconds = expire(attempt)
+        if seconds is not None:
+            yield one(("EXPIRE", key, seconds))
+        return attempt
 
     def attempt(self, bare_key: str) -> Operation[int]:
-        """The counter as ``to_i`` reads it (a missing one is 0)."""
+        """The counter as Ruby's ``to_i`` reads it (a missing one is 0): what ``on_failure``
+        uses for a ``Resque::DirtyExit``, run in the worker and not in the dead child."""
         reply = yield one(("GET", self.keys.retry_counter(bare_key)))
         return int(reply or 0)
 
@@ -111,13 +168,24 @@ class RetryOps:
             ("RPUSH", self.keys.queue(queue), payload),
         )
 
+    def requeue_later(self, bare_key: str, item: DelayedItem) -> Operation[None]:
+        """``try_again`` with a delay: keep the counter, then resque-scheduler's
+        ``delayed_push`` of the retry (as ``enqueue_in_with_queue`` does)."""
+        yield one(("SETNX", self.keys.retry_counter(bare_key), -1))
+        yield from DelayedOps(self.keys).push(item)
+
+    def counter(self, bare_key: str) -> Operation[int | None]:
+        """The counter (the failed attempt's number while a retry is pending), or None."""
+        reply = yield one(("GET", self.keys.retry_counter(bare_key)))
+        return None if reply is None else as_int(reply)
+
+    def keep_failure(self, bare_key: str, seconds: int, record: bytes) -> Operation[None]:
+        """MultipleWithRetrySuppression's record of a failure whose retry is delayed."""
+        yield one(("SETEX", self.keys.retry_failure(bare_key), seconds, record))
+
     def clear(self, bare_key: str) -> Operation[None]:
         """``clean_retry_key``: after success, on giving up."""
         yield one(("DEL", self.keys.retry_counter(bare_key)))
-
-    def retrying(self, bare_key: str) -> Operation[bool]:
-        """MultipleWithRetrySuppression's ``retrying?``: the counter exists."""
-        return bool((yield one(("EXISTS", self.keys.retry_counter(bare_key)))))
 
     def drop_failure(self, bare_key: str) -> Operation[None]:
         yield one(("DEL", self.keys.retry_failure(bare_key)))

@@ -37,6 +37,22 @@ class QueueOps:
         replies = yield batch(*commands)
         return int(replies[-1])
 
+    def push_replicated(
+        self, queue: str, payloads: Sequence[bytes], replicas: int, timeout_ms: int
+    ) -> Operation[tuple[int, int]]:
+        """SADD + RPUSH(es) + ``WAIT replicas timeout_ms`` in one round trip.
+
+        Returns the queue length and how many replicas acknowledged the writes: with async
+        replication, only writes a replica holds survive the master's loss in a failover.
+        """
+        commands: list[tuple[Any, ...]] = [("SADD", self.keys.queues(), queue)]
+        for start in range(0, len(payloads), PUSH_MANY_CHUNK):
+            chunk = payloads[start : start + PUSH_MANY_CHUNK]
+            commands.append(("RPUSH", self.keys.queue(queue), *chunk))
+        commands.append(("WAIT", replicas, timeout_ms))
+        replies = yield batch(*commands)
+        return int(replies[-2]), int(replies[-1])
+
     def pop(self, queue: str) -> Operation[bytes | None]:
         reply: bytes | None = yield one(("LPOP", self.keys.queue(queue)))
         return reply

@@ -49,15 +49,31 @@ class StatusOps:
         replies: list[Any] = yield one(("MGET", *(self.keys.status(u) for u in uuids)))
         return list(replies)
 
-    def ids(self) -> Operation[list[str]]:
-        """``Hash.status_ids``: newest first."""
-        return texts((yield one(("ZREVRANGE", self.keys.statuses(), 0, -1))))
+    def ids(self, start: int = 0, stop: int = -1) -> Operation[list[str]]:
+        """``Hash.status_ids``: newest first, ``start`` to ``stop`` of that order."""
+        return texts((yield one(("ZREVRANGE", self.keys.statuses(), start, stop))))
+
+    def count(self) -> Operation[int]:
+        return int((yield one(("ZCARD", self.keys.statuses()))))
 
     def remove(self, uuid: str) -> Operation[None]:
-        yield batch(("DEL", self.keys.status(uuid)), ("ZREM", self.keys.statuses(), uuid))
+        yield from self.remove_many([uuid])
+
+    def remove_many(self, uuids: list[str]) -> Operation[None]:
+        """``Hash.remove`` of each: the documents and their index entries, one round trip."""
+        if uuids:
+            yield batch(
+                ("DEL", *(self.keys.status(uuid) for uuid in uuids)),
+                ("ZREM", self.keys.statuses(), *uuids),
+            )
 
     def kill(self, uuid: str) -> Operation[None]:
-        yield one(("SADD", self.keys.status_kill(), uuid))
+        yield from self.kill_many([uuid])
+
+    def kill_many(self, uuids: list[str]) -> Operation[None]:
+        """``Hash.kill`` of each: the uuids join the kill list that ``tick`` checks."""
+        if uuids:
+            yield one(("SADD", self.keys.status_kill(), *uuids))
 
     def killed(self, uuid: str) -> Operation[None]:
         """The job saw its kill request and stopped: the request is withdrawn."""

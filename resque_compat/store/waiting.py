@@ -113,6 +113,9 @@ class QueueWaiter:
 
     def _send_wait(self, queue: str, timeout: float) -> Any:
         connection = self._connection(queue)
+        # No-op when connected; after a drop, a Sentinel-managed connection asks for the
+        # current master here (sending alone would reconnect to the last address).
+        connection.connect()
         key = self.keys.queue(queue)
         connection.send_command("BLMOVE", key, key, "LEFT", "LEFT", max(timeout, 0.01))
         return connection

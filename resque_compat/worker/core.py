@@ -16,11 +16,11 @@ child runs this same loop for many jobs, under this worker's id, until its limit
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
 import select
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -31,8 +31,7 @@ from .. import timefmt
 from ..connection import RedisSettings
 from ..failure import Failure, FailureBackend, RedisBackend
 from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
-from ..store import Operation, SyncDriver
-from ..store.base import refuses_writes
+from ..store import Operation, SyncDriver, server
 from ..store.lifecycle import (
     Ending,
     FailurePush,
@@ -43,6 +42,7 @@ from ..store.lifecycle import (
     ReserveReply,
     embeds,
 )
+from ..store.outage import Outage, ride_out
 from ..store.waiting import QueueWaiter
 from . import forks, runner
 from .execution import Execution, WhileBusy
@@ -58,7 +58,6 @@ log = logging.getLogger("resque_compat.worker")
 Reservation = Reserved | str | None
 """What a reserve returns: a job, ``"paused"`` (pause-all-workers is set), or nothing."""
 
-REDIS_RETRY_MAX = 30.0
 KILLED_CHILD = "Child process received unhandled signal"
 T = TypeVar("T")
 
@@ -101,6 +100,7 @@ class Worker:
         self.heartbeat = Heartbeat(self.driver, self.ops, settings.heartbeat_interval)
         self.waiter = QueueWaiter(self.client, self.keys)
         self.state = RunState()
+        self.outage = Outage(log)
         # A dynamic list starts empty, resolved from an empty set: the first reserve finds
         # the queues set changed and sends it back to be resolved.
         dynamic = settings.queues.dynamic
@@ -118,6 +118,7 @@ class Worker:
 
     def work(self) -> None:
         """Run until told to stop (or, with ``interval`` 0, until the queues are empty)."""
+        self.refuse_cluster()
         self.startup()
         try:
             self.loop()
@@ -130,6 +131,12 @@ class Worker:
         finally:
             self.hooks.run("worker_exit")
             self.close()
+
+    def refuse_cluster(self) -> None:
+        """Stop with the reason on a cluster node, before its CLUSTERDOWN/CROSSSLOT errors."""
+        # INFO denied (an ACL user without @dangerous): nothing to learn, carry on.
+        with contextlib.suppress(redis.ResponseError):
+            self.driver.run(server.refuse_cluster())
 
     def startup(self) -> None:
         """Ruby's startup. A Redis that refuses writes (OOM, a replica) is waited for; one
@@ -391,8 +398,7 @@ class Worker:
 
     def _with_redis_retry(self, call: Callable[[], T], unreachable_too: bool = True) -> T:
         """Run a Redis call, retrying with backoff while Redis is unreachable or refuses
-        writes (OOM at maxmemory, READONLY replica): one line when it starts, one when it
-        ends, so an outage of an hour does not flood the log.
+        writes (``store.outage``: one line when it starts, one when it ends).
 
         A connection lost after a write was sent may have lost only its reply, so every call
         retried here is safe to repeat: reserving, finishing (with the failure record of
@@ -401,27 +407,14 @@ class Worker:
         SADD). Only another backend's ``save`` is repeated as it is (see ``failing``).
         A refused write had no effect (a script is refused at its first write).
         """
-        delay, since = 0.1, 0.0
-        while True:
-            try:
-                result = call()
-            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as error:
-                refused = refuses_writes(error)
-                if not refused and (isinstance(error, redis.ResponseError) or not unreachable_too):
-                    raise
-                if not since:
-                    since = time.monotonic()
-                    what = "refuses writes" if refused else "unavailable"
-                    log.warning("Redis %s (%s); retrying with backoff", what, error)
-                self.inbox_wait(delay)
-                self.act_on_signals()
-                if self.state.shutdown and delay > 1:
-                    raise
-                delay = min(delay * 2, REDIS_RETRY_MAX)
-            else:
-                if since:
-                    log.warning("Redis is back after %.1fs", time.monotonic() - since)
-                return result
+        return ride_out(call, self.outage, self._outage_pause, unreachable_too)
+
+    def _outage_pause(self, delay: float) -> bool:
+        """Wait ``delay`` between tries, awake to signals; a stopping worker gives up once
+        the delay has grown past a second (the outage is not a blip)."""
+        self.inbox_wait(delay)
+        self.act_on_signals()
+        return not (self.state.shutdown and delay > 1)
 
 
 def _with_error(failure: Failure, error: BaseException) -> Failure:

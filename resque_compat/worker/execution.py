@@ -146,6 +146,7 @@ class Execution:
         return self._perform_in_child(job)
 
     def _perform_in_child(self, job: Reserved) -> runner.JobResult:
+        runner.release_held_signals()
         self.hooks.run("after_fork", job)
         payload = runner.read_payload(job.raw)
         self.titles.processing(job.queue, timefmt.epoch(), runner.class_name_of(payload))

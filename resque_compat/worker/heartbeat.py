@@ -17,6 +17,7 @@ import time
 import redis
 
 from .. import timefmt
+from ..errors import WritesRefused
 from ..store import SyncDriver
 from ..store.base import server_time
 from ..store.lifecycle import LifecycleOps
@@ -41,8 +42,10 @@ class Heartbeat:
             self.driver.run(self.ops.heartbeat(timefmt.heartbeat(now)))
         except redis.RedisError as error:
             # One line per outage: the worker's own retries say when Redis is back.
+            # Redis's words only: the worker's own line says "Redis refuses writes".
             level = logging.DEBUG if self._failing else logging.WARNING
-            log.log(level, "heartbeat failed (%s); retrying in %.0fs", error, RETRY_AFTER_ERROR)
+            reason = error.reply if isinstance(error, WritesRefused) else error
+            log.log(level, "heartbeat failed (%s); retrying in %.0fs", reason, RETRY_AFTER_ERROR)
             self._failing = True
             self._next_due = time.monotonic() + RETRY_AFTER_ERROR
             return

@@ -144,7 +144,7 @@ class Child:
     @classmethod
     def start(cls, work: Callable[[], JobResult]) -> Child:
         read_fd, write_fd = os.pipe()
-        pid = os.fork()
+        pid = fork_holding_signals()
         if pid == 0:
             os.close(read_fd)
             _child_main(work, write_fd)
@@ -246,7 +246,7 @@ class Standby:
     def start(cls, work: Callable[[bytes], JobResult], on_start: Callable[[], None]) -> Standby:
         job_read, job_write = os.pipe()
         result_read, result_write = os.pipe()
-        pid = os.fork()
+        pid = fork_holding_signals()
         if pid == 0:
             os.close(job_write)
             os.close(result_read)
@@ -302,6 +302,37 @@ def _read_message(fd: int) -> bytes | None:
             length: int = _HEADER.unpack_from(data)[0]
             if len(data) >= _HEADER.size + length:
                 return bytes(data[_HEADER.size : _HEADER.size + length])
+
+
+#: Signals a new child must not see before it has its own handlers: until then it has the
+#: worker's, which only note a signal for a loop the child never runs, so a TERM sent to stop
+#: the job would be lost and the job killed after the term timeout instead.
+HELD_SIGNALS = frozenset(
+    {
+        signal.SIGTERM,
+        signal.SIGINT,
+        signal.SIGQUIT,
+        signal.SIGUSR1,
+        signal.SIGUSR2,
+        signal.SIGCONT,
+    }
+)
+
+
+def fork_holding_signals() -> int:
+    """``os.fork``, with :data:`HELD_SIGNALS` blocked in the child (pending, not lost) until
+    it calls :func:`release_held_signals`; the worker's own mask is back as it was at once."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    pid = os.fork()
+    if pid != 0:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    return pid
+
+
+def release_held_signals() -> None:
+    """In a child whose handlers are in place: deliver what arrived meanwhile (a pending TERM
+    raises the job's ``TermException`` here, inside the job's run)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
 
 
 def _child_main(work: Callable[[], JobResult], write_fd: int) -> None:
