@@ -128,6 +128,7 @@ def _child_life(worker: ForkingWorker, first: Reserved, limits: ForkLimits) -> r
     reset_for_child()
     child = worker.child(ForkBudget(limits))
     child.inbox.install()
+    runner.release_held_signals()  # what arrived since the fork is the child's to act on
     child.hooks.run("after_fork", first)
     child.loop(first)
     child.hooks.run("before_child_exit", child)
