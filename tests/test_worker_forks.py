@@ -10,6 +10,8 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -114,6 +116,30 @@ def test_minutes_per_fork(
     enqueue(redis_url, records(5))
     run_to_the_end(redis_url, env={"MINUTES_PER_FORK": minutes})
     assert runs_per_child(raw_redis) == expected
+
+
+TIMED_WORKER = """
+import compat_tests.jobs
+from resque_compat import RedisSettings
+from resque_compat.worker import ForkLimits, Intervals, QueueSelector, Worker, WorkerSettings
+settings = WorkerSettings(
+    QueueSelector.parse("compat"), Intervals(interval=0), multi_job_forks=ForkLimits(seconds=0.5)
+)
+Worker(settings, RedisSettings.from_url(%r)).work()
+"""
+
+
+def test_a_child_runs_jobs_until_its_time_is_up(redis_url: str, raw_redis: redis.Redis) -> None:
+    """MINUTES_PER_FORK in seconds (the API takes any duration): 0.2 s jobs, 0.5 s after the
+    first one, so each child runs a few jobs and the next child the rest."""
+    enqueue(redis_url, [["Slow", [0.2, number]] for number in range(8)])
+    env = {**os.environ, "REDIS_URL": redis_url}
+    done = subprocess.run(
+        [sys.executable, "-c", TIMED_WORKER % redis_url], env=env, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    runs = runs_per_child(raw_redis)
+    assert sum(runs) == 8 and len(runs) >= 2 and 2 <= runs[0] <= 7, runs
 
 
 def test_the_time_limit_counts_from_the_end_of_the_first_job() -> None:
