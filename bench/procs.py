@@ -46,6 +46,8 @@ _WORKER_ENV = frozenset(
         "BACKGROUND",
         "PIDFILE",
         "TERM_CHILD",
+        "JOBS_PER_FORK",
+        "MINUTES_PER_FORK",
     }
 )
 
@@ -64,12 +66,16 @@ class WorkerSpec:
     poll_interval: float = 0.1
     """Ruby's INTERVAL / node-resque's timeout: how long an idle worker sleeps between polls.
     (The Python worker blocks on Redis instead of polling; the option does not apply.)"""
+    jobs_per_fork: int | None = None
+    """Python only: JOBS_PER_FORK (resque-multi-job-forks), jobs run by one forked child."""
 
     @property
     def label(self) -> str:
         mode = "fork" if self.fork else "no-fork"
         if self.runtime == NODE:
             mode = "in-process"
+        if self.jobs_per_fork is not None:
+            mode = f"{self.jobs_per_fork} jobs/fork"
         return f"{self.runtime} {mode} x{self.processes}"
 
 
@@ -130,7 +136,8 @@ def worker_command(spec: WorkerSpec) -> tuple[list[str], dict[str, str]]:
     if spec.runtime == PYTHON:
         command = [sys.executable, "-m", "resque_compat", "work", "--queues", QUEUE]
         command += ["--app", "bench.jobs", "--fork" if spec.fork else "--no-fork"]
-        return [*command, "--count", str(spec.processes)], {}
+        extra = {} if spec.jobs_per_fork is None else {"JOBS_PER_FORK": str(spec.jobs_per_fork)}
+        return [*command, "--count", str(spec.processes)], extra
     if spec.runtime == RUBY:
         env = {"QUEUE": QUEUE, "INTERVAL": str(spec.poll_interval)}
         if not spec.fork:

@@ -131,6 +131,18 @@ TARGETS = (
         at_least=2.5,
     ),
     Target(
+        "worker JOBS_PER_FORK=100 >= 5x Ruby fork",
+        "forks/JOBS_PER_FORK=100, 1 process/python",
+        "forks/JOBS_PER_FORK=100, 1 process/ruby",
+        at_least=5.0,
+    ),
+    Target(
+        "worker JOBS_PER_FORK=100 >= 0.7x own no-fork",
+        "forks/JOBS_PER_FORK=100, 1 process/python",
+        "forks/JOBS_PER_FORK=100, 1 process/python-nofork",
+        at_least=0.7,
+    ),
+    Target(
         "enqueue one by one >= Ruby",
         "enqueue/enqueue one by one/python",
         "enqueue/enqueue one by one/ruby",

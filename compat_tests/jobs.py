@@ -82,6 +82,22 @@ def killed() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+@job("KilledWithHook", queue="compat")
+class KilledWithHook:
+    """Dies in its child (SIGKILL); its on_failure hook, run by the worker, records what it
+    was given (Ruby's parent runs it through ``job.fail(DirtyExit)``)."""
+
+    queue = "compat"
+
+    @staticmethod
+    def perform(*_args: Any) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    @staticmethod
+    def on_failure_record(error: BaseException, *args: Any) -> None:
+        record("on_failure", getattr(error, "ruby_name", type(error).__name__), *args)
+
+
 @job("OkJob", queue="file_serve")
 def ok(*args: Any) -> None:
     record(*args)

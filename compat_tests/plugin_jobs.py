@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from typing import Any
 
@@ -194,3 +195,11 @@ def backoff_job(*args: Any) -> None:
 def exception_delay_job(*args: Any) -> None:
     _log_attempt("ExceptionDelayJob", args)
     raise RuntimeError("exception delay failed")
+
+
+@retries.retry(limit=2)
+@job("KilledRetriedJob", queue="retry")
+def killed_retried_job(*args: Any) -> None:
+    """Every attempt dies in the worker's child (SIGKILL): the retry hook runs in the worker."""
+    _log_attempt("KilledRetriedJob", args)
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -89,6 +89,10 @@ RESQUE_WORKER_ENV_VARS = frozenset(
         "PIDFILE",
         "RESQUE_PROCLINE_PREFIX",
         "COUNT",
+        "JOBS_PER_FORK",
+        "MINUTES_PER_FORK",
+        "RESQUE_MEM_THRESHOLD",
+        "DISABLE_MULTI_JOBS_PER_FORK",
     }
 )
 

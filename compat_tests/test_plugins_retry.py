@@ -10,11 +10,12 @@ compared with what the same sequence all in Ruby leaves.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import redis
 
-from compat_tests.runtimes import requires_ruby, ruby_eval
+from compat_tests.runtimes import requires_ruby, ruby_eval, run_ruby
 from resque_compat import Resque, codec
 from resque_compat.plugins.retry import retry_key
 from tests.workerproc import PythonWorker
@@ -155,3 +156,63 @@ def test_ruby_and_python_build_the_same_retry_keys(redis_url: str) -> None:
         env=PLUGINS,
     )
     assert [retry_key("RetriedJob", args) for args in shapes] == ruby_keys
+
+
+KILLED_COUNTER = f"resque:{retry_key('KilledRetriedJob', ARGS)}"
+
+
+def _killed_attempts(
+    redis_url: str, raw_redis: redis.Redis, runtime: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Every attempt of ``KilledRetriedJob`` dies in the worker's child; what is left."""
+    _enqueue_killed(redis_url)
+    if runtime == "ruby":
+        env = {**PLUGINS, "QUEUE": "retry", "INTERVAL": "0"}
+        run_ruby("worker.rb", redis_url, env=env, timeout=60)
+    else:
+        app = ("--app", "compat_tests.plugin_jobs")
+        with PythonWorker(redis_url, "retry", "--interval", "0", *app, env=env) as worker:
+            assert worker.wait(30) == 0, worker.output()
+    failed = [codec.decode(raw) for raw in raw_redis.lrange("resque:failed", 0, -1)]
+    left = {
+        "attempts": _attempts(raw_redis),
+        "counter": raw_redis.get(KILLED_COUNTER),
+        "queue": raw_redis.lrange("resque:queue:retry", 0, -1),
+        "failed": [
+            (f["payload"], f["exception"], re.sub(r"pid \d+", "pid N", f["error"]), f["queue"])
+            for f in failed
+        ],
+        "processed": raw_redis.get("resque:stat:processed"),
+        "stat_failed": raw_redis.get("resque:stat:failed"),
+    }
+    raw_redis.flushall()
+    return left
+
+
+def _enqueue_killed(redis_url: str) -> None:
+    with Resque.from_url(redis_url) as resque:
+        resque.enqueue_to("retry", "KilledRetriedJob", *ARGS)
+
+
+def test_a_killed_child_is_retried_with_the_counter_ruby_keeps(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    """The child dies (SIGKILL) mid-attempt: the worker runs the job's failure hooks with a
+    Resque::DirtyExit, resque-retry's reads the attempt from Redis, and the job is retried
+    until the limit, then given up, leaving what a Ruby worker with real resque-retry leaves;
+    with many jobs per child (the dead child's job found in worker:<id>) too."""
+    ruby = _killed_attempts(redis_url, raw_redis, "ruby")
+    python = _killed_attempts(redis_url, raw_redis, "python")
+    many_per_child = _killed_attempts(redis_url, raw_redis, "python", {"JOBS_PER_FORK": "5"})
+    dirty = (
+        codec.decode(codec.encode_payload("KilledRetriedJob", ARGS)),
+        "Resque::DirtyExit",
+        "Child process received unhandled signal pid N SIGKILL (signal 9)",
+        "retry",
+    )
+    assert ruby["attempts"] == [("ruby", "0"), ("ruby", "1"), ("ruby", "2")]
+    assert ruby["counter"] is None and ruby["queue"] == []
+    assert ruby["failed"] == [dirty] * 3
+    assert python["attempts"] == [("python", "0"), ("python", "1"), ("python", "2")]
+    assert {**python, "attempts": []} == {**ruby, "attempts": []}
+    assert many_per_child == python

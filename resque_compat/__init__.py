@@ -13,6 +13,7 @@ from .connection import RedisSettings
 from .errors import (
     ConfigurationError,
     DecodeError,
+    DirtyExit,
     DontPerform,
     EncodeError,
     NoClassError,
@@ -28,6 +29,7 @@ __all__ = [
     "ClientOptions",
     "ConfigurationError",
     "DecodeError",
+    "DirtyExit",
     "DontPerform",
     "EncodeError",
     "JobRegistry",

@@ -65,6 +65,18 @@ class DontPerform(ResqueCompatError):
     """Raised by a before_perform hook to skip the job (Resque::Job::DontPerform)."""
 
 
+class DirtyExit(ResqueCompatError, RuntimeError):
+    """A job's process ended without finishing it (Resque::DirtyExit, a RuntimeError there).
+
+    The worker raises nothing: it passes one to the job's ``on_failure`` hooks when the
+    child running the job was killed or exited, as Ruby's parent does with ``job.fail``, so
+    that a plugin such as resque-retry can tell this case apart (its attempt counter lives in
+    Redis, not in the dead child).
+    """
+
+    ruby_name = "Resque::DirtyExit"
+
+
 class WritesRefused(ResqueCompatError, redis.exceptions.ResponseError):
     """Redis is up but refuses writes. What the call wrote is in the message: nothing, or
     the commands of the refused round trip that went through (``through``; a pipeline is not

@@ -251,3 +251,17 @@ class ExceptionDelayJob
     raise "exception delay failed"
   end
 end
+
+# A retried job whose every attempt dies (SIGKILL in the worker's child): the counter is then
+# kept by resque-retry's on_failure hook, run in the parent worker with a Resque::DirtyExit.
+class KilledRetriedJob
+  extend Resque::Plugins::Retry
+  @queue = :retry
+  @retry_limit = 2
+
+  def self.perform(*args)
+    counter = Resque.redis.get(redis_retry_key(*args))
+    PluginLog.push("compat:attempts", { "runtime" => "ruby", "args" => args, "counter" => counter })
+    Process.kill("KILL", Process.pid)
+  end
+end

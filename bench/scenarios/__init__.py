@@ -8,6 +8,7 @@ from ..context import Context
 from . import (
     commands,
     enqueue,
+    forks,
     idle,
     latency,
     payloads,
@@ -23,6 +24,7 @@ Scenario = Callable[[Context], None]
 SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "rtt": (rtt.run, "round-trip limit from redis-benchmark (always run: it is a baseline)"),
     "throughput": (throughput.run, "worker jobs/s, no-op jobs, fork and no-fork, 1 process"),
+    "forks": (forks.run, "worker jobs/s with JOBS_PER_FORK=100 beside Ruby fork and no-fork"),
     "scaling": (throughput.run_scaling, "worker jobs/s with N processes (--count N)"),
     "enqueue": (enqueue.run, "enqueue_to one by one, and enqueue_many"),
     "latency": (latency.run, "idle worker pickup latency; idle worker's commands/s"),

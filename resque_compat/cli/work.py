@@ -12,7 +12,7 @@ import click
 from ..connection import RedisSettings
 from ..errors import ResqueCompatError
 from ..failure import backend_from_name
-from ..worker import Intervals, QueueSelector, Shutdown, Worker, WorkerSettings
+from ..worker import ForkLimits, Intervals, QueueSelector, Shutdown, Worker, WorkerSettings
 from ..worker.supervisor import daemonize, supervise, write_pidfile
 from .context import pass_settings
 from .logs import configure_logging
@@ -89,6 +89,30 @@ from .output import check_reachable
     envvar="FORK_PER_JOB",
     default=True,
     help="Run each job in a forked child (Ruby's default).",
+)
+@click.option(
+    "--jobs-per-fork",
+    envvar="JOBS_PER_FORK",
+    metavar="N",
+    help="A forked child runs N jobs, then exits (resque-multi-job-forks); wins over minutes.",
+)
+@click.option(
+    "--minutes-per-fork",
+    envvar="MINUTES_PER_FORK",
+    metavar="M",
+    help="A forked child runs jobs for M whole minutes after its first (resque-multi-job-forks).",
+)
+@click.option(
+    "--mem-threshold",
+    envvar="RESQUE_MEM_THRESHOLD",
+    metavar="KB",
+    help="With jobs or minutes per fork: a child using more resident kB exits after its job.",
+)
+@click.option(
+    "--disable-multi-jobs-per-fork",
+    envvar="DISABLE_MULTI_JOBS_PER_FORK",
+    is_flag=True,
+    help="One job per child even when JOBS_PER_FORK or MINUTES_PER_FORK is set.",
 )
 @click.option(
     "--term-child/--no-term-child",
@@ -211,6 +235,13 @@ def start_line(worker_id: str, settings: WorkerSettings, redis: RedisSettings) -
     """What a long-running process says when it starts, even when quiet: who it is, what it
     listens to, and where (the password hidden)."""
     mode = "fork per job" if settings.fork_per_job else "no fork"
+    limits = settings.multi_job_forks
+    if settings.fork_per_job and limits is not None:
+        mode = (
+            f"{limits.jobs} jobs per fork"
+            if limits.jobs is not None
+            else f"{limits.seconds / 60:g} minutes per fork"
+        )
     return (
         f"resque-compat worker {worker_id} started: queues {settings.queues.label}, {mode}, "
         f"Redis {redis.display_url} (namespace {redis.namespace})"
@@ -235,10 +266,25 @@ def build_settings(options: dict[str, object]) -> WorkerSettings:
             graceful_term=bool(options["graceful_term"]),
         ),
         fork_per_job=bool(options["fork_per_job"]) and hasattr(os, "fork"),
+        multi_job_forks=fork_limits(options),
         heartbeat_interval=heartbeat,
         prune_interval=float(prune) if prune is not None else heartbeat * 5,  # type: ignore[arg-type]
         resque_version=str(options["resque_version"]),
         procline_prefix=str(options["procline_prefix"]),
+    )
+
+
+def fork_limits(options: dict[str, object]) -> ForkLimits | None:
+    """resque-multi-job-forks' variables; set neither JOBS_PER_FORK nor MINUTES_PER_FORK (or
+    set DISABLE_MULTI_JOBS_PER_FORK) for one job per child, as without the plugin."""
+    jobs, minutes = options.get("jobs_per_fork"), options.get("minutes_per_fork")
+    if options.get("disable_multi_jobs_per_fork") or (jobs is None and minutes is None):
+        return None
+    memory = options.get("mem_threshold")
+    return ForkLimits.from_ruby(
+        None if jobs is None else str(jobs),
+        None if minutes is None else str(minutes),
+        None if memory is None else str(memory),
     )
 
 

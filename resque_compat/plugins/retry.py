@@ -14,7 +14,9 @@ together (two failures in Ruby and one in Python are three attempts):
   limit; 0 never retries, a negative limit always does) or neither the exception
   (``retry_exceptions`` names the ones that are retryable, ``fatal_exceptions`` the ones
   that are not) nor a ``retry_criteria`` check says to retry; ``ignore_exceptions`` give
-  the attempt back (``DECR``).
+  the attempt back (``DECR``);
+- on a ``Resque::DirtyExit`` (the child running the attempt died, the hook runs in the
+  worker): the attempt is read from the counter (``GET``, missing as 0) first.
 
 A retry whose delay (``delay``, the ``backoff`` entry of the attempt, or the exception's
 entry in a ``retry_exceptions`` mapping) is above 0 goes through resque-scheduler's delayed
@@ -37,7 +39,7 @@ from typing import Any
 
 from .. import codec
 from ..delayed import delayed_payload
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, DirtyExit
 from ..job import JobSpec
 from ..keys import retry_key_name
 from ..store.delayed import DelayedItem
@@ -224,7 +226,13 @@ class JobRetry:
         self.redis.run(self.ops.clear(self.retry_key(args)))
 
     def on_failure(self, error: BaseException, *args: Any) -> None:
-        """``on_failure_retry``: try again, or give up and forget the counter."""
+        """``on_failure_retry``: try again, or give up and forget the counter.
+
+        For a ``DirtyExit`` this runs in the worker, not in the child that died running the
+        attempt, so the attempt number is read from Redis, as resque-retry does there.
+        """
+        if isinstance(error, DirtyExit):
+            self.attempt = self.redis.run(self.ops.attempt(self.retry_key(args)))
         if isinstance(error, self.options.ignore_exceptions):
             self.attempt = self.redis.run(self.ops.uncount(self.retry_key(args)))
         if self.should_retry(error, args):

@@ -150,6 +150,12 @@ class RetryOps:
             yield one(("EXPIRE", key, seconds))
         return attempt
 
+    def attempt(self, bare_key: str) -> Operation[int]:
+        """The counter as Ruby's ``to_i`` reads it (a missing one is 0): what ``on_failure``
+        uses for a ``Resque::DirtyExit``, run in the worker and not in the dead child."""
+        reply = yield one(("GET", self.keys.retry_counter(bare_key)))
+        return int(reply or 0)
+
     def uncount(self, bare_key: str) -> Operation[int]:
         """An ignored exception does not use up an attempt (DECR)."""
         return int((yield one(("DECR", self.keys.retry_counter(bare_key)))))

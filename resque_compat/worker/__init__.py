@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from .core import Worker
 from .queues import QueueSelector
-from .settings import Intervals, Shutdown, WorkerHooks, WorkerSettings, worker_hook
+from .settings import ForkLimits, Intervals, Shutdown, WorkerHooks, WorkerSettings, worker_hook
 
 __all__ = [
+    "ForkLimits",
     "Intervals",
     "QueueSelector",
     "Shutdown",

@@ -9,6 +9,9 @@ the next in one script call. When no queue has work the worker blocks on Redis
 acted on before every reserve; a job reserved but never started when the worker stops goes
 back to the head of its queue. At the end: unregister (a job still recorded, i.e. one that
 was running, becomes a ``Resque::DirtyExit``) and ``worker_exit``.
+
+With JOBS_PER_FORK or MINUTES_PER_FORK (resque-multi-job-forks, see ``forks``) the forked
+child runs this same loop for many jobs, under this worker's id, until its limits.
 """
 
 from __future__ import annotations
@@ -41,14 +44,14 @@ from ..store.lifecycle import (
 )
 from ..store.outage import Outage, ride_out
 from ..store.waiting import QueueWaiter
-from . import runner
+from . import forks, runner
 from .execution import Execution, WhileBusy
 from .failing import list_push
 from .heartbeat import Heartbeat
 from .proctitle import ProcessTitles
 from .pruning import Pruner, in_flight_failure
 from .settings import WorkerHooks, WorkerSettings, default_worker_hooks
-from .signals import Action, SignalInbox
+from .signals import Action, SignalInbox, child_action_table
 
 log = logging.getLogger("resque_compat.worker")
 
@@ -77,15 +80,19 @@ class Worker:
         registry: JobRegistry | None = None,
         hooks: WorkerHooks | None = None,
         failures: FailureBackend | None = None,
+        parent: Worker | None = None,
     ) -> None:
+        """``parent``: for a multi-job child (``child``), the worker whose id and client it
+        takes (the client's pool opens new connections after the fork)."""
         self.settings = settings
         self.keys = redis_settings.keys
         self.registry = registry if registry is not None else default_registry
         self.hooks = hooks if hooks is not None else default_worker_hooks
         self.failures = failures or RedisBackend(self.keys)
-        self.id = f"{settings.hostname}:{os.getpid()}:{settings.queues.label}"
+        own_id = f"{settings.hostname}:{os.getpid()}:{settings.queues.label}"
+        self.id: str = parent.id if parent else own_id
         self.redis_settings = redis_settings
-        self.client = redis_settings.client()
+        self.client: redis.Redis = parent.client if parent else redis_settings.client()
         self.driver = SyncDriver(self.client, dedicated=True)
         self.ops = LifecycleOps(self.keys, self.id)
         self.titles = ProcessTitles(settings.resque_version, settings.procline_prefix)
@@ -104,6 +111,8 @@ class Worker:
         )
         self._held: Reserved | None = None
         """A job reserved and not started yet: given back, not failed, if the worker stops."""
+        self.budget: forks.ForkBudget | None = None
+        """In a child running many jobs (``forks``): what is left of its limits."""
 
     # -- the whole life ---------------------------------------------------------------
 
@@ -163,8 +172,8 @@ class Worker:
         )
         return pruner.prune()
 
-    def loop(self) -> None:
-        reservation = self.reserve()
+    def loop(self, first: Reserved | None = None) -> None:
+        reservation = self._hold(first) if first is not None else self.reserve()
         while True:
             self.execution.reap_exited()
             self.act_on_signals()
@@ -220,10 +229,19 @@ class Worker:
         """Run one reserved job, record how it ended, finish it and reserve the next."""
         self.state.idle = False
         self._held = None
+        limits = self.settings.multi_job_forks
+        if limits is not None and self.settings.fork_per_job:
+            return forks.process(self, job, limits)
         payload = runner.read_payload(job.raw)
         job = self.readable(job, payload)
         log.info("got: (Job{%s} | %s)", job.queue, runner.class_name_of(payload))
         result = self.execution.run(job, payload, self._queues.names)
+        if self.budget is not None:
+            self.budget.job_done()
+        return self.finish(job, result)
+
+    def finish(self, job: Reserved, result: runner.JobResult) -> Reservation:
+        """Record how the job ended, then finish it and reserve the next in one script."""
         push = None if result.ok else self.record_failure(job, result)
         self.act_on_signals()
         ending = Ending(
@@ -268,6 +286,34 @@ class Worker:
         if push is None:
             self._with_redis_retry(lambda: self.driver.run(self.failures.save(failure)))
         return push
+
+    # -- many jobs per child (``forks``) ----------------------------------------------
+
+    def child(self, budget: forks.ForkBudget) -> Worker:
+        """This worker as its multi-job child runs it: the same id, queues, hooks and
+        failure backend, its own connection, jobs run in-process, the child's signals."""
+        shutdown = replace(self.settings.shutdown, term_child=True)
+        settings = replace(
+            self.settings, fork_per_job=False, multi_job_forks=None, shutdown=shutdown
+        )
+        child = Worker(
+            settings, self.redis_settings, self.registry, self.hooks, self.failures, parent=self
+        )
+        child.heartbeat.leave_to_parent()
+        child.inbox.table = child_action_table()
+        child.waiter.blocking = self.waiter.blocking
+        child._queues = self._queues
+        child.budget = budget
+        return child
+
+    def recorded_job(self) -> Reserved | None:
+        """The job ``worker:<id>`` still holds (one a dead child left), as the reserve
+        script hands a recorded job back; None when it holds nothing."""
+        if not self._with_redis_retry(lambda: self.driver.run(self.ops.current_job())):
+            return None
+        found = self._reserve_with(lambda queues: self.ops.reserve(queues, timefmt.run_at()))
+        self._held = None
+        return found if isinstance(found, Reserved) else None
 
     # -- idle -------------------------------------------------------------------------
 
@@ -319,6 +365,8 @@ class Worker:
         budget = min(max(self.settings.intervals.interval, 0.05), self.settings.wait_timeout)
         if self.settings.fork_per_job:
             budget = min(budget, max(self.heartbeat.seconds_until_due(), 0.01))
+        if self.budget is not None:
+            budget = min(budget, max(self.budget.seconds_left(), 0.01))
         return budget
 
     # -- signals ----------------------------------------------------------------------
@@ -326,6 +374,8 @@ class Worker:
     def act_on_signals(self) -> None:
         for action in self.inbox.take():
             self._apply(action)
+        if self.budget is not None and self.budget.spent():
+            self.state.shutdown = True  # the child's limit: take nothing more (no hook)
 
     def _apply(self, action: Action) -> None:
         if action in (Action.GRACEFUL, Action.IMMEDIATE):

@@ -10,7 +10,8 @@ The loop asks one question, :meth:`Execution.run`: "run this job", and gets a
   watched: heartbeat kept, signals acted on, and on TERM/INT/USR1 the child stopped by
   Ruby's ``kill_child`` (SIGKILL) or, with TERM_CHILD, ``new_kill_child`` (wait
   RESQUE_PRE_SHUTDOWN_TIMEOUT, SIGTERM, wait RESQUE_TERM_TIMEOUT, SIGKILL);
-- a child that ends without a result becomes a ``Resque::DirtyExit``;
+- a child that ends without a result becomes a ``Resque::DirtyExit``, after the job's
+  ``on_failure`` hooks ran here with one (Ruby's parent calls ``job.fail``);
 - children that reported are reaped later, off the job's critical path.
 
 ``runner`` holds the mechanics (pipes, fork, the child's life); this module decides when.
@@ -18,17 +19,21 @@ The loop asks one question, :meth:`Execution.run`: "run this job", and gets a
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .. import timefmt
+from ..errors import DirtyExit
 from ..job import JobRegistry, Payload, PayloadError
 from ..store.lifecycle import Reserved
 from . import runner
 from .proctitle import ProcessTitles
 from .settings import WorkerHooks, WorkerSettings
 from .signals import Action, SignalInbox, TermException, reset_for_child
+
+_ENDS_A_CHILD = (Action.GRACEFUL, Action.IMMEDIATE, Action.PAUSE)
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,20 @@ class Execution:
         child = self._start_child(job)
         self.titles.forked(child.pid, timefmt.epoch())
         self._prepare_standby(waiting_for)
-        return self._watch(child)
+        reported = self.watch(child)
+        if reported is not None:
+            return reported
+        return self.dirty_exit(child, payload)
+
+    def dirty_exit(
+        self, child: runner.Child, payload: Payload | PayloadError, why: str | None = None
+    ) -> runner.JobResult:
+        """A child ended without finishing its job: ``Resque::DirtyExit``, after the job's
+        ``on_failure`` hooks have run here with it (Ruby's ``job.fail`` in the parent).
+        ``why`` replaces the exit status in the message when the child said what failed."""
+        message = why or child.exit_message()
+        runner.run_failure_hooks(payload, self.registry, DirtyExit(message))
+        return runner.JobResult(False, DirtyExit.ruby_name, message)
 
     def reap_exited(self, block: bool = False) -> None:
         """Collect children that reported their job and then exited."""
@@ -134,12 +152,17 @@ class Execution:
         self.titles.processing(job.queue, timefmt.epoch(), runner.class_name_of(payload))
         return runner.perform(payload, self.registry)
 
-    def _watch(self, child: runner.Child) -> runner.JobResult:
-        """Wait for the child, acting on signals and beating the heartbeat meanwhile."""
+    def watch(self, child: runner.Child) -> runner.JobResult | None:
+        """Wait for the child, acting on signals and beating the heartbeat meanwhile; what
+        it reported, or None when it ended without a word (then it is reaped already)."""
         while not child.wait(self.busy.budget(), self.inbox.wakeup_fd):
             self.busy.tick()
             for action in self.inbox.take():
                 self.busy.apply(action)
+                if self.settings.multi_job_forks is not None and action in _ENDS_A_CHILD:
+                    # resque-multi-job-forks' shutdown_child: a child taking job after job
+                    # must be told to take no more.
+                    child.signal(signal.SIGQUIT)
                 if action is Action.KILL_CHILD or action is Action.IMMEDIATE:
                     self._stop_child(child)
         reported = child.finish()
@@ -147,7 +170,7 @@ class Execution:
             self._exiting.append(child)
             return reported
         child.reap(block=True)
-        return runner.JobResult(False, "Resque::DirtyExit", child.exit_message())
+        return None
 
     def _stop_child(self, child: runner.Child) -> None:
         """Ruby's kill_child (SIGKILL) or, with TERM_CHILD, new_kill_child (TERM, then KILL)."""

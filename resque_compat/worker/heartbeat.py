@@ -10,6 +10,7 @@ error skips a beat and is retried soon after; it never stops the worker.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 
@@ -50,6 +51,10 @@ class Heartbeat:
             return
         self._failing = False
         self._next_due = time.monotonic() + self.interval
+
+    def leave_to_parent(self) -> None:
+        """Never beat: in a child running many jobs, the worker that forked it beats."""
+        self._next_due = math.inf
 
     def seconds_until_due(self) -> float:
         return max(0.0, self._next_due - time.monotonic())

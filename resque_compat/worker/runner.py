@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import random
 import select
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from ..job import JobRegistry, Payload, PayloadError
 
+log = logging.getLogger("resque_compat.worker")
 _HEADER = struct.Struct(">I")
 _OWN_CODE = str(Path(__file__).resolve().parent.parent)
 
@@ -100,6 +102,27 @@ def perform(payload: Payload | PayloadError | bytes, registry: JobRegistry) -> J
     except Exception as error:
         return failed(error)
     return JobResult(True)
+
+
+def run_failure_hooks(
+    payload: Payload | PayloadError, registry: JobRegistry, error: BaseException
+) -> None:
+    """The job's ``on_failure`` hooks, run by the worker for a job its child could not
+    finish (Ruby's parent calls ``job.fail(DirtyExit)``, which runs them with the args).
+
+    Nothing runs for a payload that is unreadable or names no registered job (Ruby's
+    ``has_payload_class?``). A hook that raises is logged: Ruby's worker would die of it,
+    losing the failure record and every job after this one.
+    """
+    if isinstance(payload, PayloadError):
+        return
+    spec = registry.get(payload.class_name)
+    if spec is None:
+        return
+    try:
+        spec.run_failure_hooks(error, payload.args)
+    except Exception:
+        log.exception("an on_failure hook of %s raised", payload.class_name)
 
 
 class Child:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ HOOK_NAMES = (
     "before_pause",
     "after_pause",
     "shutdown",
+    "before_child_exit",
 )
 
 
@@ -53,6 +55,36 @@ class Shutdown:
     term_timeout: float = 4.0
     pre_shutdown_timeout: float = 0.0
     graceful_term: bool = False
+
+
+@dataclass(frozen=True)
+class ForkLimits:
+    """How long one forked child keeps taking jobs (resque-multi-job-forks 0.5.2).
+
+    The plugin reads ``JOBS_PER_FORK`` first: when it is set, only the job count limits a
+    child; else ``MINUTES_PER_FORK`` (whole minutes, 1 by default) does, counted from the
+    end of the child's first job. ``RESQUE_MEM_THRESHOLD`` (kB of resident memory, 0 for
+    none) ends a child early either way. A child always runs at least one job.
+    """
+
+    jobs: int | None = None
+    seconds: float = 60.0
+    memory_kb: int = 0
+
+    @classmethod
+    def from_ruby(cls, jobs: str | None, minutes: str | None, memory: str | None) -> ForkLimits:
+        """The three variables as the plugin reads them (``String#to_i``: "1.5" is 1, junk 0)."""
+        return cls(
+            jobs=None if jobs is None else ruby_to_i(jobs),
+            seconds=60.0 * (1 if minutes is None else ruby_to_i(minutes)),
+            memory_kb=0 if memory is None else ruby_to_i(memory),
+        )
+
+
+def ruby_to_i(text: str) -> int:
+    """Ruby's ``String#to_i``: the leading integer, 0 when there is none."""
+    found = re.match(r"\s*([-+]?\d+)", text.replace("_", ""))
+    return int(found.group(1)) if found else 0
 
 
 @dataclass
@@ -98,6 +130,8 @@ class WorkerSettings:
     resque_version: str = "3.0.0"
     procline_prefix: str = ""
     hostname: str = field(default_factory=socket.gethostname)
+    multi_job_forks: ForkLimits | None = None
+    """With fork per job: a child runs jobs until these limits (None: one job per child)."""
     wait_timeout: float = 5.0
     """Longest single blocking wait for work. Signals end a wait at once; this bounds how
     late a new queue matching a glob, or a cleared pause-all-workers key, is noticed."""

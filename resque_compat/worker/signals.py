@@ -20,6 +20,14 @@ Without fork: with TERM_CHILD, ``Resque::TermException`` is raised inside the ru
 at once (``SignalInbox.raising_term``), as Ruby's ``shutdown!`` does, and recorded as that
 job's failure; without TERM_CHILD the job runs to its end, as Ruby has no child to kill.
 
+With many jobs per child (resque-multi-job-forks: JOBS_PER_FORK, MINUTES_PER_FORK) the
+child keeps taking jobs, so it listens too (``child_action_table``): QUIT finishes the
+current job and ends the child (the plugin's own trap in the child); TERM and INT raise
+``Resque::TermException`` in the running job and end the child; USR1, USR2 and CONT are
+ignored there. The worker sends its child QUIT when it is told to stop or to pause, as the
+plugin's ``shutdown_child`` does, then acts on its own signal as above; after USR1 it forks
+a new child for the next job.
+
 Handlers write one byte to a self-pipe (``signal.set_wakeup_fd``), so a worker blocked in
 ``select`` on Redis sockets or on its child wakes at once.
 """
@@ -52,6 +60,15 @@ def action_table(graceful_term: bool) -> dict[signal.Signals, Action]:
         signal.SIGUSR1: Action.KILL_CHILD,
         signal.SIGUSR2: Action.PAUSE,
         signal.SIGCONT: Action.RESUME,
+    }
+
+
+def child_action_table() -> dict[signal.Signals, Action]:
+    """The signals a child running many jobs listens to (see the table above)."""
+    return {
+        signal.SIGQUIT: Action.GRACEFUL,
+        signal.SIGTERM: Action.IMMEDIATE,
+        signal.SIGINT: Action.IMMEDIATE,
     }
 
 
