@@ -23,10 +23,12 @@ connection it made is dropped, and the next command finds the new master through
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
 import threading
+import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +46,10 @@ DEFAULT_SENTINEL_PORT = 26379
 _OPTIONS = frozenset({"sentinel_password", "sentinel_username", "min_other_sentinels"})
 _FORM = "redis+sentinel://[[user]:password@]host:port[,host:port...]/service_name[/db]"
 SWITCH_CHANNEL = "+switch-master"
+PROMOTING_CHANNEL = "+failover-state-send-slaveof-noone"
+ABORT_PATTERN = "-failover-abort-*"
+HOLD_SECONDS = 5.0
+"""The longest a failover holds commands back (when its end is never heard)."""
 _LONGEST_DELAY = 5.0
 log = logging.getLogger("resque_compat.sentinel")
 
@@ -167,6 +173,13 @@ class MasterSwitch:
     sees the new epoch before its next command and reconnects first. Sockets are only shut
     down here, never closed: the thread that owns a connection closes it.
 
+    ``+switch-master`` comes about a second after the replica was promoted (when Sentinel's
+    next ``INFO`` sees it): what the client wrote to the old master meanwhile would be lost
+    or (a reservation) run twice. So commands are also held back from the moment the leading
+    Sentinel announces it is about to promote (``+failover-state-send-slaveof-noone``) until
+    the switch, an abort (``-failover-abort-*``), or :data:`HOLD_SECONDS`: the same pause a
+    planned failover makes with ``CLIENT PAUSE``, on the client side.
+
     Threads do not survive ``fork``: a job's child has no watcher, and needs none.
     """
 
@@ -177,6 +190,9 @@ class MasterSwitch:
         self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._open = threading.Event()
+        self._open.set()
+        self._hold_until = 0.0
         for sentinel in sentinels:
             name = f"resque-sentinel-watch-{sentinel.get_connection_kwargs().get('port')}"
             threading.Thread(target=self._watch, args=(sentinel,), name=name, daemon=True).start()
@@ -193,27 +209,57 @@ class MasterSwitch:
         while not self._stop.is_set():
             pubsub = sentinel.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub.subscribe(SWITCH_CHANNEL)
+                pubsub.subscribe(SWITCH_CHANNEL, PROMOTING_CHANNEL)
+                pubsub.psubscribe(ABORT_PATTERN)
                 delay = 0.1
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=1.0)
                     if message is not None:
-                        self.heard(message["data"])
+                        self._dispatch(_text(message["channel"]), _text(message["data"]))
             except (redis.RedisError, OSError):
                 self._stop.wait(delay)
                 delay = min(delay * 2, _LONGEST_DELAY)
             finally:
                 pubsub.close()
 
-    def heard(self, data: bytes | str) -> None:
-        """A ``+switch-master`` message: ``<name> <old ip> <old port> <new ip> <new port>``
-        (each Sentinel sends its own; the first one for an address acts)."""
-        words = (data.decode() if isinstance(data, bytes) else data).split()
-        if len(words) != 5 or words[0] != self.service_name or not words[4].isdigit():
-            return
-        address = (words[3], int(words[4]))
+    def _dispatch(self, channel: str, data: str) -> None:
+        """Sentinel's events name a master as ``<name> <ip> <port>`` (``+switch-master``, then
+        the new ip and port), after ``master`` or after ``@`` for a replica's events."""
+        words = data.split()
+        if channel == SWITCH_CHANNEL:
+            if len(words) == 5 and words[0] == self.service_name and words[4].isdigit():
+                self.switched((words[3], int(words[4])))
+        elif self.service_name in words[1:2] + words[5:6]:
+            if channel == PROMOTING_CHANNEL:
+                self.hold()
+            else:
+                self.release()
+
+    def hold(self) -> None:
+        """A promotion is about to happen: commands wait for the new master."""
+        self._hold_until = time.monotonic() + HOLD_SECONDS
+        self._open.clear()
+        log.warning(
+            "Sentinel: failing %s over; commands wait for the new master", self.service_name
+        )
+
+    def release(self) -> None:
+        self._open.set()
+
+    @property
+    def holding(self) -> bool:
+        return not self._open.is_set() and time.monotonic() < self._hold_until
+
+    def wait_open(self) -> None:
+        """Block while a failover holds commands back (at most until its deadline)."""
+        if not self._open.is_set():
+            self._open.wait(max(0.0, self._hold_until - time.monotonic()))
+
+    def switched(self, address: tuple[str, int]) -> None:
+        """Our master is now at ``address`` (each Sentinel says so: the first one acts)."""
         with self._lock:
             if address == self.address:
+                self.release()
                 return
             self.address = address
             self.epoch += 1
@@ -221,6 +267,11 @@ class MasterSwitch:
         log.warning("Sentinel: master %s is now %s:%s", self.service_name, *address)
         for connection in connections:
             _shut_down(getattr(connection, "_sock", None))
+        self.release()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _shut_down(sock: socket.socket | None) -> None:
@@ -252,6 +303,7 @@ class _SwitchedConnection(redis.sentinel.SentinelManagedConnection):
     def send_packed_command(self, command: Any, check_health: bool = True) -> None:
         """Sent to the current master: redis-py's own send path would reconnect a dropped
         connection to the last address, not ask the Sentinels."""
+        self.master_switch.wait_open()
         self._drop_if_stale()
         if self._sock is None:
             self.connect()
@@ -281,6 +333,8 @@ class _AsyncSwitchedConnection(redis.asyncio.sentinel.SentinelManagedConnection)
         await super().connect()  # type: ignore[no-untyped-call]
 
     async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        while self.master_switch.holding:
+            await asyncio.sleep(0.01)
         await self._drop_if_stale()
         if not self.is_connected:
             await self.connect()
