@@ -215,14 +215,14 @@ class MasterSwitch:
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=1.0)
                     if message is not None:
-                        self._dispatch(_text(message["channel"]), _text(message["data"]))
+                        self.heard(_text(message["channel"]), _text(message["data"]))
             except (redis.RedisError, OSError):
                 self._stop.wait(delay)
                 delay = min(delay * 2, _LONGEST_DELAY)
             finally:
                 pubsub.close()
 
-    def _dispatch(self, channel: str, data: str) -> None:
+    def heard(self, channel: str, data: str) -> None:
         """Sentinel's events name a master as ``<name> <ip> <port>`` (``+switch-master``, then
         the new ip and port), after ``master`` or after ``@`` for a replica's events."""
         words = data.split()
