@@ -336,6 +336,36 @@ def test_plain_sentinel_failover_with_wait_replicas(rig: SentinelRig) -> None:
     assert unconfirmed and all(outcome.ran[n] >= 1 for n in unconfirmed), outcome.summary()
 
 
+async def enqueue_through_failover(rig: SentinelRig) -> tuple[list[tuple[int, float]], float]:
+    """An asyncio producer enqueuing while a plain ``SENTINEL FAILOVER`` runs, and for a second
+    after the promotion; returns its acknowledged enqueues and when the promotion was seen."""
+    acked: list[tuple[int, float]] = []
+    async with AsyncResque.from_url(rig.url) as resque:
+        old = rig.master_port()
+        failover = asyncio.ensure_future(asyncio.to_thread(trigger, rig, "plain", old))
+        n = 0
+        while not failover.done() or time.monotonic() < failover.result()[0] + 1.0:
+            try:
+                await resque.enqueue_to("compat", "RecordArgs", n)
+                acked.append((n, time.monotonic()))
+            except redis.RedisError:
+                pass
+            n += 1
+            await asyncio.sleep(0.003)
+        return acked, failover.result()[0]
+
+
+def test_asyncio_producer_follows_a_plain_sentinel_failover(rig: SentinelRig) -> None:
+    """No worker runs: every acknowledged enqueue must be queued on the new master."""
+    acked, promoted = asyncio.run(enqueue_through_failover(rig))
+    with rig.master_client() as master:
+        queued = {json.loads(raw)["args"][0] for raw in master.lrange("resque:queue:compat", 0, -1)}
+    lost = sorted(n for n, _t in acked if n not in queued)
+    resumed = min((t for _n, t in acked if t > promoted), default=float("inf")) - promoted
+    print(f"asyncio producer: {len(acked)} acknowledged, lost {lost}, resumed {resumed:.2f}s")
+    assert lost == [] and resumed < PYTHON_RESUME_LIMIT
+
+
 # --------------------------------------------------------------------------------------------
 # Every entry point takes the Sentinel URL
 # --------------------------------------------------------------------------------------------
