@@ -7,6 +7,7 @@ their assertions. Jobs record that they ran in the rig's ledger (``COMPAT_LEDGER
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import signal
 import threading
@@ -62,6 +63,11 @@ class Producer:
     def first_ack_after(self, moment: float) -> float:
         """Seconds from ``moment`` to the next acknowledged enqueue (inf: none came)."""
         return min((t for _n, t in self.acked if t > moment), default=float("inf")) - moment
+
+    def longest_wait(self) -> float:
+        """The longest time between two acknowledged enqueues (a failover's hold, say)."""
+        times = sorted(t for _n, t in self.acked)
+        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
 
     def unconfirmed_after(self, moment: float) -> list[int]:
         return [n for n, t in self.unconfirmed if t > moment]

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from resque_compat.connection import CLUSTER_REFUSAL, RedisSettings, redact, redact_url
 from resque_compat.devserver import RedisServerProcess, free_port
 from resque_compat.errors import ConfigurationError
-from resque_compat.sentinel import SentinelSettings
+from resque_compat.sentinel import (
+    PROMOTING_CHANNEL,
+    SWITCH_CHANNEL,
+    MasterSwitch,
+    SentinelSettings,
+)
 from tests.workerproc import PythonWorker
 
 
@@ -88,3 +95,31 @@ def test_passwords_of_a_sentinel_url_never_show() -> None:
         assert "pw1" not in shown and "pw2" not in shown, shown
         assert "h1:26379/mymaster/0" in shown
     assert "pw" not in RedisSettings.from_url(url).display_url
+
+
+def test_the_switch_watch_reads_sentinel_events_for_its_master_only() -> None:
+    """The events as Sentinel publishes them (no Sentinel here: no watcher thread starts)."""
+    switch = MasterSwitch("mymaster", [])
+    promoting = "slave 127.0.0.1:6380 127.0.0.1 6380 @ mymaster 127.0.0.1 6379"
+    switch.heard(PROMOTING_CHANNEL, promoting.replace("mymaster", "other"))
+    assert not switch.holding
+    switch.heard(PROMOTING_CHANNEL, promoting)
+    assert switch.holding
+    switch.heard(SWITCH_CHANNEL, "other 127.0.0.1 6379 127.0.0.1 6380")
+    assert switch.holding and switch.epoch == 0
+    switch.heard(SWITCH_CHANNEL, "mymaster 127.0.0.1 6379 127.0.0.1 6380")
+    assert not switch.holding and (switch.epoch, switch.address) == (1, ("127.0.0.1", 6380))
+    switch.heard(SWITCH_CHANNEL, "mymaster 127.0.0.1 6379 127.0.0.1 6380")  # another Sentinel
+    assert switch.epoch == 1
+    switch.heard(PROMOTING_CHANNEL, promoting)
+    switch.heard("-failover-abort-slave-timeout", "master mymaster 127.0.0.1 6380")
+    assert not switch.holding and switch.epoch == 1
+
+
+def test_a_hold_never_ended_lapses() -> None:
+    switch = MasterSwitch("mymaster", [])
+    switch.hold()
+    switch._hold_until = time.monotonic() + 0.05
+    started = time.monotonic()
+    switch.wait_open()
+    assert 0.03 < time.monotonic() - started < 1.0 and not switch.holding
