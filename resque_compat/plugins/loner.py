@@ -24,7 +24,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import codec
-from ..job import JobSpec
+from ..errors import EncodeError
+from ..job import JobSpec, Payload, PayloadError
 from ..keys import Keys
 from ..store.base import Operation
 from ..store.plugins import LonerOps
@@ -40,13 +41,38 @@ def loner_digest(
 def payload_digest(payload: bytes, style: codec.JsonStyle = codec.JsonStyle.JSON_GEM) -> str:
     """The digest of a payload as it was (or will be) queued."""
     document = codec.decode(payload)
-    class_name = document["class"]
+    return args_digest(document["class"], document["args"], style)
+
+
+def args_digest(
+    class_name: str, args: Sequence[Any], style: codec.JsonStyle = codec.JsonStyle.JSON_GEM
+) -> str:
+    """The digest of a class and args already decoded from a payload (what a worker has)."""
     sorted_args = [
         [[key, value] for key, value in sorted(arg.items())] if isinstance(arg, dict) else arg
-        for arg in document["args"]
+        for arg in args
     ]
     encoded = codec.encode({"class": class_name, "args": sorted_args}, style)
     return hashlib.md5(encoded, usedforsecurity=False).hexdigest()
+
+
+def marker_left(payload: Payload | PayloadError, deleted_at_reserve: str) -> str:
+    """The digest of a taken job's marker that the worker still has to delete when the job
+    finishes ('' for none): the reserve script deletes it itself only for classes the worker
+    has seen marked before, and only when the payload's own bytes are what Ruby digests.
+
+    Ruby's loner deletes the marker of a unique class's job when a worker takes it. A Python
+    worker does not know which classes are unique in Ruby, so it deletes the marker of every
+    job it takes (a job whose class is not unique has none). Computed before the job runs,
+    which could change its arguments.
+    """
+    if not isinstance(payload, Payload):
+        return ""
+    try:
+        digest = args_digest(payload.class_name, payload.args)
+    except EncodeError:
+        return ""
+    return "" if digest == deleted_at_reserve else digest
 
 
 def loner_key(keys: Keys, queue: str, class_name: str, args: Sequence[Any]) -> str:

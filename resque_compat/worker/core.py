@@ -28,6 +28,7 @@ from .. import timefmt
 from ..connection import RedisSettings
 from ..failure import Failure, FailureBackend, RedisBackend
 from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
+from ..plugins.loner import marker_left
 from ..store import Operation, SyncDriver
 from ..store.base import refuses_writes
 from ..store.lifecycle import (
@@ -215,7 +216,9 @@ class Worker:
         self._held = None
         payload = runner.read_payload(job.raw)
         job = self.readable(job, payload)
-        log.info("got: (Job{%s} | %s)", job.queue, runner.class_name_of(payload))
+        class_name = runner.class_name_of(payload)
+        log.info("got: (Job{%s} | %s)", job.queue, class_name)
+        loner = marker_left(payload, job.loner)
         result = self.execution.run(job, payload, self._queues.names)
         push = None if result.ok else self.record_failure(job, result)
         self.act_on_signals()
@@ -224,10 +227,19 @@ class Worker:
             # Ruby counts failed! for every failure but a child killed by a signal.
             count_failed=not result.ok and not result.error.startswith(KILLED_CHILD),
             reserve_next=not (self.state.shutdown or self.state.paused),
+            loner=loner,
         )
-        return self._reserve_with(
-            lambda queues: self.ops.done_and_reserve(job, queues, timefmt.run_at(), ending)
-        )
+        return self._reserve_with(lambda queues: self._finish(job, queues, ending, class_name))
+
+    def _finish(
+        self, job: Reserved, queues: QueueList, ending: Ending, class_name: str
+    ) -> Operation[ReserveReply]:
+        """Finish ``job`` and reserve the next; a class whose marker the finish deleted is
+        unique in Ruby (resque-loner): later reserves delete its markers themselves."""
+        finished = yield from self.ops.done_and_reserve(job, queues, timefmt.run_at(), ending)
+        if finished.cleared_marker and class_name not in self._queues.unique:
+            self._queues = replace(self._queues, unique=(*self._queues.unique, class_name))
+        return finished.next
 
     def readable(self, job: Reserved, payload: Payload | PayloadError) -> Reserved:
         """Make sure ``worker:<id>`` reads as a runnable job for every tool, Ruby's included.
@@ -281,7 +293,7 @@ class Worker:
         reply = self._with_redis_retry(lambda: self.driver.run(operation(self._queues)))
         while isinstance(reply, QueuesChanged):
             names = tuple(self.settings.queues.resolve(reply.known))
-            self._queues = QueueList(names, reply.known)
+            self._queues = QueueList(names, reply.known, self._queues.unique)
             reply = self._with_redis_retry(
                 lambda: self.driver.run(self.ops.reserve(self._queues, timefmt.run_at()))
             )
