@@ -42,7 +42,7 @@ _QUEUE = "bench-scripts"
 _RUN_AT = "2026-12-06T00:00:00Z"
 
 
-def _per_call(client: redis.Redis, calls: int, body: Callable[[], None]) -> tuple[float, float]:
+def _per_call(client: redis.Redis, calls: int, body: Callable[[], object]) -> tuple[float, float]:
     """(Redis CPU us, evalsha us inside Redis) per call of ``body``'s ``calls`` calls."""
     before = CpuSnapshot.take(client)
     body()
@@ -57,12 +57,16 @@ def _one_at_a_time(ctx: Context, calls: int, queues: QueueList) -> tuple[float, 
     client.rpush(ctx.server.keys.queue(_QUEUE), *(noop_payload(i) for i in range(calls + 1)))
     ops = LifecycleOps(ctx.server.keys, "bench:1:" + _QUEUE)
     driver = SyncDriver(client, dedicated=True)
-    job = driver.run(ops.reserve(queues, _RUN_AT))
+    first = driver.run(ops.reserve(queues, _RUN_AT))
+    assert isinstance(first, Reserved)
+    job: Reserved = first
 
     def loop() -> None:
         nonlocal job
         for _ in range(calls):
-            job = driver.run(ops.done_and_reserve(job, queues, _RUN_AT, Ending())).next
+            reply = driver.run(ops.done_and_reserve(job, queues, _RUN_AT, Ending())).next
+            assert isinstance(reply, Reserved)
+            job = reply
 
     try:
         return _per_call(client, calls, loop)
