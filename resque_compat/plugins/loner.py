@@ -82,8 +82,8 @@ def loner_key(keys: Keys, queue: str, class_name: str, args: Sequence[Any]) -> s
 def clear(keys: Keys, queue: str, class_name: str, args: Sequence[Any]) -> Operation[int]:
     """Delete a taken job's marker, as Ruby's ``Job.reserve`` does for unique jobs.
 
-    For the worker, which must do it for any job whose class is unique in Ruby (no Python
-    declaration needed): the reserve script is to fold this DEL into its round trip.
+    The worker does not call this: its reserve and finish scripts delete the marker in the
+    round trip they make anyway (see :func:`marker_left`).
     """
     return LonerOps(keys).clear(queue, loner_digest(class_name, args))
 
