@@ -3,16 +3,19 @@
 A worker that starts, registers, finds nothing and exits (Ruby's ``work(0)``; ours with
 ``--interval 0``) measures what a deploy, an autoscaler or a cron-started worker pays before
 the first job: the interpreter, the imports, the connection, registering and unregistering.
-Peak resident memory (``ru_maxrss`` of the process, from ``wait4``) is taken from the same
-runs. Runtimes alternate, so load from elsewhere on the machine hits both alike.
+Peak resident memory is taken from the same runs, by GNU ``time`` (its child's
+``ru_maxrss``): read in this process instead, it would count the benchmark's own pages that
+the child held between ``fork`` and ``exec``. Runtimes alternate, so load from elsewhere on
+the machine hits both alike.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from ..context import Context
 from ..env import BENCH_DIR, REPO_ROOT
@@ -22,6 +25,7 @@ from ..procs import PYTHON, RUBY, BenchError, base_env
 from ..report import Measurement
 
 SCENARIO = "startup"
+TIME = "/usr/bin/time"
 
 
 def _command(runtime: str) -> tuple[list[str], dict[str, str]]:
@@ -35,29 +39,33 @@ def start_to_exit(ctx: Context, runtime: str) -> tuple[float, float]:
     """(seconds from the command to its exit, peak RSS in MiB) of one worker's life."""
     command, extra = _command(runtime)
     env = {**base_env(ctx.server.url, ctx.runtimes), **extra}
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        ctx.placement.pin(command),
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _pid, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    errors = process.stderr.read().decode(errors="replace") if process.stderr else ""
-    if process.stderr:
-        process.stderr.close()
-    if process.returncode != 0:
-        raise BenchError(f"{runtime} worker exited with {process.returncode}:\n{errors[-3000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as scratch:
+        peak_file = Path(scratch) / "peak"
+        timed = [TIME, "-f", "%M", "-o", str(peak_file), *command]
+        started = time.perf_counter()
+        done = subprocess.run(
+            ctx.placement.pin(timed),
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+        elapsed = time.perf_counter() - started
+        if done.returncode != 0:
+            errors = done.stderr.decode(errors="replace")[-3000:]
+            raise BenchError(f"{runtime} worker exited with {done.returncode}:\n{errors}")
+        peak_kib = int(peak_file.read_text().split()[-1])
+    return elapsed, peak_kib / 1024
 
 
 def run(ctx: Context) -> None:
     ctx.heading("startup: worker start to exit, empty queue, INTERVAL=0; peak RSS")
     ctx.skipped_baselines()
+    if not Path(TIME).exists():
+        ctx.out(f"  (not run: {TIME}, GNU time, is not installed)")
+        return
     runtimes = [r for r in (PYTHON, RUBY) if ctx.available(r)]
     runs: dict[str, list[tuple[float, float]]] = {r: [] for r in runtimes}
     for _ in range(max(ctx.sizes.repeat, 1) * 3):
