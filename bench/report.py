@@ -113,10 +113,10 @@ def _status(ok: bool) -> str:
 TP = "throughput"
 TARGETS = (
     Target(
-        "worker no-fork >= 4x Ruby no-fork",
+        "worker no-fork >= 5x Ruby no-fork",
         f"{TP}/worker no-fork, 1 process/python",
         f"{TP}/worker no-fork, 1 process/ruby",
-        at_least=4.0,
+        at_least=5.0,
     ),
     Target(
         "worker no-fork > node-resque",
@@ -125,10 +125,10 @@ TARGETS = (
         at_least=1.0,
     ),
     Target(
-        "worker fork >= 2.5x Ruby fork",
+        "worker fork >= 2x Ruby fork",
         f"{TP}/worker fork, 1 process/python",
         f"{TP}/worker fork, 1 process/ruby",
-        at_least=2.5,
+        at_least=2.0,
     ),
     Target(
         "worker JOBS_PER_FORK=100 >= 5x Ruby fork",
@@ -143,10 +143,22 @@ TARGETS = (
         at_least=0.7,
     ),
     Target(
-        "enqueue one by one >= Ruby",
+        "enqueue one by one >= 1.5x Ruby",
         "enqueue/enqueue one by one/python",
         "enqueue/enqueue one by one/ruby",
-        at_least=1.0,
+        at_least=1.5,
+    ),
+    Target(
+        "worker start to exit <= Ruby's",
+        "startup/start to exit/python",
+        "startup/start to exit/ruby",
+        at_most=1.0,
+    ),
+    Target(
+        "worker start peak RSS <= Ruby's",
+        "startup/peak RSS/python",
+        "startup/peak RSS/ruby",
+        at_most=1.0,
     ),
     Target(
         "enqueue_many >= 10x Ruby one by one",

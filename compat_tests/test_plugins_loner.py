@@ -1,7 +1,5 @@
-"""resque-loner 1.2.1 and Python producers: one digest, one marker, both sides honour it.
-
-The worker-side clearing (a Python worker deleting the marker of a job it takes) is to go
-into the reserve script; here the store-level ``clear`` is shown to free a Ruby marker.
+"""resque-loner 1.2.1 and Python producers and workers: one digest, one marker, both sides
+honour it, and a Python worker that takes a job deletes its marker as Ruby's worker does.
 """
 
 from __future__ import annotations
@@ -14,10 +12,13 @@ import redis
 
 import compat_tests.plugin_jobs  # noqa: F401 - registers UniqueRecord and UniqueWithTtl
 from compat_tests.runtimes import requires_ruby, ruby_eval, run_ruby
-from resque_compat import Resque
+from resque_compat import JobRegistry, RedisSettings, Resque
 from resque_compat.keys import Keys
 from resque_compat.plugins import loner
 from resque_compat.store import SyncDriver
+from resque_compat.worker import QueueSelector, Worker, WorkerSettings
+from resque_compat.worker.settings import Intervals
+from tests.workerproc import PythonWorker
 
 pytestmark = requires_ruby
 
@@ -118,3 +119,39 @@ def test_clear_queue_removes_every_marker_of_the_queue(
     assert driver.run(loner.clear_queue(Keys(), "compat")) == 3
     assert raw_redis.keys("resque:loners:*") == [b"resque:loners:queue:other:job:abc"]
     assert _ruby("Resque.enqueued?(UniqueRecord, 1)", redis_url) is False
+
+
+def test_a_ruby_enqueue_after_a_python_worker_took_the_job_is_accepted(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    for args in ([1], [2, {"b": 1, "a": 2}]):
+        _ruby_enqueue(redis_url, "UniqueRecord", args)
+    with PythonWorker(redis_url, "compat", "--interval", "0") as worker:
+        assert worker.wait() == 0, worker.output()
+    assert raw_redis.keys("resque:loners:*") == []
+    for args in ([1], [2, {"b": 1, "a": 2}]):
+        _ruby_enqueue(redis_url, "UniqueRecord", args)
+    assert raw_redis.llen("resque:queue:compat") == 2
+
+
+def test_the_marker_is_gone_while_the_job_runs_once_the_worker_knows_the_class(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    """The first job of a class finishes before its marker goes (the worker learns there
+    that the class is unique); from the next one on, the reserve deletes it, as Ruby's does."""
+    for number in range(4):
+        _ruby_enqueue(redis_url, "UniqueRecord", [number])
+    marked_while_running = []
+
+    def unique_record(number: int) -> None:
+        key = loner.loner_key(Keys(), "compat", "UniqueRecord", [number])
+        marked_while_running.append(raw_redis.exists(key) == 1)
+
+    registry = JobRegistry()
+    registry.register_function("UniqueRecord", unique_record)
+    settings = WorkerSettings(
+        QueueSelector.parse("compat"), intervals=Intervals(interval=0), fork_per_job=False
+    )
+    Worker(settings, RedisSettings.from_url(redis_url), registry=registry).work()
+    assert marked_while_running == [True, False, False, False]
+    assert raw_redis.keys("resque:loners:*") == []

@@ -307,6 +307,7 @@ class Resque(DelayedMixin, ScheduleMethods):
         return cls(RedisSettings.from_url(url, namespace), ClientOptions(**options))
 
     def close(self) -> None:
+        self.driver.close()
         self.redis.close()
 
     def __enter__(self) -> Resque:

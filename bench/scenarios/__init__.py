@@ -16,6 +16,8 @@ from . import (
     rss,
     rtt,
     scheduler,
+    scripts,
+    startup,
     throughput,
 )
 
@@ -33,6 +35,8 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "rss": (rss.run, "worker resident memory after N jobs"),
     "payloads": (payloads.run, "enqueue and worker throughput with 1 KiB and 100 KiB args"),
     "redis-cpu": (redis_cpu.run, "the Redis server's CPU per job: workers and producers"),
+    "startup": (startup.run, "worker start to exit on an empty queue (INTERVAL=0), peak RSS"),
+    "scripts": (scripts.run, "the reserve script's Redis CPU taken apart (EVALSHA in a loop)"),
     "fleet": (redis_cpu.run_fleet, "1, 4, 16 worker processes: jobs/s, Redis CPU, ceiling"),
     "scheduler": (scheduler.run, "delayed jobs: lateness, moving due jobs, enqueue_in"),
 }

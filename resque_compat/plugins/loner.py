@@ -24,10 +24,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import codec
-from ..job import JobSpec
+from ..errors import EncodeError
+from ..job import JobSpec, Payload, PayloadError
 from ..keys import Keys
 from ..store.base import Operation
-from ..store.plugins import LonerOps, loner_payload_digest
+from ..store.plugins import LonerOps, loner_args_digest, loner_payload_digest
 
 
 def loner_digest(
@@ -42,6 +43,25 @@ def payload_digest(payload: bytes, style: codec.JsonStyle = codec.JsonStyle.JSON
     return loner_payload_digest(payload, style)
 
 
+def marker_left(payload: Payload | PayloadError, deleted_at_reserve: str) -> str:
+    """The digest of a taken job's marker that the worker still has to delete when the job
+    finishes ('' for none): the reserve script deletes it itself only for classes the worker
+    has seen marked before, and only when the payload's own bytes are what Ruby digests.
+
+    Ruby's loner deletes the marker of a unique class's job when a worker takes it. A Python
+    worker does not know which classes are unique in Ruby, so it deletes the marker of every
+    job it takes (a job whose class is not unique has none). Computed before the job runs,
+    which could change its arguments.
+    """
+    if not isinstance(payload, Payload):
+        return ""
+    try:
+        digest = loner_args_digest(payload.class_name, payload.args)
+    except EncodeError:
+        return ""
+    return "" if digest == deleted_at_reserve else digest
+
+
 def loner_key(keys: Keys, queue: str, class_name: str, args: Sequence[Any]) -> str:
     return keys.loner(queue, loner_digest(class_name, args))
 
@@ -49,8 +69,8 @@ def loner_key(keys: Keys, queue: str, class_name: str, args: Sequence[Any]) -> s
 def clear(keys: Keys, queue: str, class_name: str, args: Sequence[Any]) -> Operation[int]:
     """Delete a taken job's marker, as Ruby's ``Job.reserve`` does for unique jobs.
 
-    For the worker, which must do it for any job whose class is unique in Ruby (no Python
-    declaration needed): the reserve script is to fold this DEL into its round trip.
+    The worker does not call this: its reserve and finish scripts delete the marker in the
+    round trip they make anyway (see :func:`marker_left`).
     """
     return LonerOps(keys).clear(queue, loner_digest(class_name, args))
 

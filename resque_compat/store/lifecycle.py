@@ -27,19 +27,21 @@ PAUSED = b"paused"
 
 # The scripts and their KEYS/ARGV contracts are in ``scripts/*.lua``. Finishing a job and
 # reserving the next is one script: finish.lua's body followed by reserve.lua's.
-RESERVE = Script(lua_source("reserve"))
-DONE_AND_RESERVE = Script(lua_source("finish") + lua_source("reserve"))
+RESERVE = Script(lua_source("md5") + lua_source("reserve"))
+DONE_AND_RESERVE = Script(lua_source("md5") + lua_source("finish") + lua_source("reserve"))
 REPLACE_RECORD = Script(lua_source("replace_record"))
 RELEASE = Script(lua_source("release"))
 
 
 @dataclass(frozen=True)
 class Reserved:
-    """A job taken from a queue and already recorded in ``worker:<id>`` as ``record``."""
+    """A job taken from a queue and already recorded in ``worker:<id>`` as ``record``;
+    ``loner`` is the resque-loner digest whose marker the reserve deleted ('' for none)."""
 
     queue: str
     raw: bytes
     record: bytes
+    loner: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class QueueList:
 
     names: tuple[str, ...]
     known: tuple[str, ...] | None = None
+    unique: tuple[str, ...] = ()
+    """Job classes known to be unique (resque-loner): their markers are deleted at reserve."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,15 @@ class QueuesChanged:
     """The ``queues`` set differs from the one the list was resolved from: resolve again."""
 
     known: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The next reservation, and whether finishing deleted the job's resque-loner marker
+    (then its class is unique: the worker passes it in ``QueueList.unique`` from then on)."""
+
+    next: ReserveReply
+    cleared_marker: bool
 
 
 ReserveReply = Reserved | QueuesChanged | str | None
@@ -77,24 +90,36 @@ class FailurePush:
 @dataclass(frozen=True)
 class Ending:
     """How a job ends: the failure record to push (None: none, or already saved by another
-    backend), whether it counts in ``stat:failed``, whether to reserve the next job."""
+    backend), whether it counts in ``stat:failed``, whether to reserve the next job, and the
+    resque-loner digest whose marker to delete ('' for none: no such job, or the reserve
+    deleted it)."""
 
     failure: FailurePush | None = None
     count_failed: bool = False
     reserve_next: bool = True
+    loner: str = ""
 
 
-def _read_reserve(reply: Any, queues: QueueList) -> ReserveReply:
+def _read_reserve(reply: Any, queues: QueueList, run_at: str) -> ReserveReply:
     if reply is None:
         return None
     if reply == PAUSED:
         return "paused"
     if int(reply[0]) == -1:
         return QueuesChanged(tuple(texts(reply[1:])))
-    index, raw, record = reply
-    if int(index) == 0:
-        return _resumed(record)
-    return Reserved(queues.names[int(index) - 1], raw, record)
+    index, raw, digest = int(reply[0]), reply[1], reply[2]
+    if index == 0:
+        return _resumed(raw)
+    queue = queues.names[index - 1]
+    record = _record_prefix(queue, run_at) + raw + b"}"
+    return Reserved(queue, raw, record, digest.decode("ascii"))
+
+
+@functools.lru_cache(maxsize=64)
+def _record_prefix(queue: str, run_at: str) -> bytes:
+    """The bytes reserve.lua writes before the payload: the script returns only the payload,
+    and the record is rebuilt here from what the worker sent it."""
+    return b'{"queue":' + codec.encode(queue) + b',"run_at":"' + run_at.encode() + b'","payload":'
 
 
 def worker_record(queue: str, run_at: str, payload: Any) -> bytes:
@@ -160,12 +185,12 @@ class LifecycleOps:
     def reserve(self, queues: QueueList, run_at: str) -> Operation[ReserveReply]:
         """Pop the first job in priority order and record it, in one script call."""
         keys = _reserve_keys(self.keys, self.worker_id, queues.names)
-        reply = yield RESERVE.call(keys, [run_at, *_reserve_args(queues)])
-        return _read_reserve(reply, queues)
+        reply = yield RESERVE.call(keys, [run_at, *_reserve_args(self.keys, queues)])
+        return _read_reserve(reply, queues, run_at)
 
     def done_and_reserve(
         self, finished: Reserved, queues: QueueList, run_at: str, ending: Ending
-    ) -> Operation[ReserveReply]:
+    ) -> Operation[Finished]:
         """Finish the current job as ``ending`` says (its failure record, Ruby's ``failed!``,
         ``done_working``) and reserve the next, in one call that is safe to repeat."""
         push = ending.failure or FailurePush("", b"")
@@ -174,10 +199,11 @@ class LifecycleOps:
             *_done_and_reserve_keys(self.keys, self.worker_id, queues.names),
             failures,
             self.keys.failed_queues(),
+            self.keys.loner(finished.queue, ending.loner) if ending.loner else "",
         )
         args = [
             run_at,
-            *_reserve_args(queues),
+            *_reserve_args(self.keys, queues, bool(ending.loner)),
             finished.record,
             push.record,
             push.list_name if push.registered else "",
@@ -185,7 +211,8 @@ class LifecycleOps:
             "1" if ending.reserve_next else "0",
         ]
         reply = yield DONE_AND_RESERVE.call(keys, args)
-        return _read_reserve(reply, queues)
+        reserved = _read_reserve(reply, queues, run_at)
+        return Finished(reserved, isinstance(reserved, Reserved) and int(reply[3]) > 0)
 
     def unregister(self) -> Operation[None]:
         """Ruby's pipelined unregister: registry, job, start time, heartbeat, own stats."""
@@ -231,12 +258,19 @@ def _reserve_keys(keys: Keys, worker_id: str, queues: tuple[str, ...]) -> tuple[
 
 
 @functools.lru_cache(maxsize=8)
-def _reserve_args(queues: QueueList) -> tuple[str | bytes, ...]:
-    """The known set (its size, -1 when static, then its names), then the queue names as
-    JSON strings for the record the script builds (our codec's bytes)."""
+def _reserve_args(
+    keys: Keys, queues: QueueList, marker_to_delete: bool = False
+) -> tuple[str | bytes, ...]:
+    """The known set (its size, -1 when static, then its names), the queue names as JSON
+    strings for the record the script builds (our codec's bytes), then the unique classes
+    and, when there are any or a finished job's marker is to be deleted (its class may be
+    unique), each queue's loner key without its digest."""
     known = () if queues.known is None else queues.known
     count = -1 if queues.known is None else len(known)
-    return (str(count), *known, *(codec.encode(name) for name in queues.names))
+    names = (codec.encode(name) for name in queues.names)
+    wanted = queues.unique or marker_to_delete
+    loners = (keys.loner(name, "") for name in queues.names) if wanted else ()
+    return (str(count), *known, *names, str(len(queues.unique)), *queues.unique, *loners)
 
 
 @functools.lru_cache(maxsize=8)

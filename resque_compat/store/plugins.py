@@ -29,11 +29,18 @@ def loner_payload_digest(payload: bytes, style: codec.JsonStyle = codec.JsonStyl
     ``{"class": C, "args": [...]}`` as Resque encodes it. Here, below the client, because
     every removal of a queued job must be able to clear its marker."""
     document = codec.decode(payload)
+    return loner_args_digest(document["class"], document["args"], style)
+
+
+def loner_args_digest(
+    class_name: str, args: Sequence[Any], style: codec.JsonStyle = codec.JsonStyle.JSON_GEM
+) -> str:
+    """:func:`loner_payload_digest` of a class and args already decoded (what a worker has)."""
     sorted_args = [
         [[key, value] for key, value in sorted(arg.items())] if isinstance(arg, dict) else arg
-        for arg in document["args"]
+        for arg in args
     ]
-    encoded = codec.encode({"class": document["class"], "args": sorted_args}, style)
+    encoded = codec.encode({"class": class_name, "args": sorted_args}, style)
     return hashlib.md5(encoded, usedforsecurity=False).hexdigest()
 
 

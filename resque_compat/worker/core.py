@@ -31,6 +31,7 @@ from .. import timefmt
 from ..connection import RedisSettings
 from ..failure import Failure, FailureBackend, RedisBackend
 from ..job import JobRegistry, Payload, PayloadError, default_registry, payload_for_failure
+from ..plugins.loner import marker_left
 from ..store import Operation, SyncDriver, server
 from ..store.lifecycle import (
     Ending,
@@ -234,14 +235,19 @@ class Worker:
             return forks.process(self, job, limits)
         payload = runner.read_payload(job.raw)
         job = self.readable(job, payload)
-        log.info("got: (Job{%s} | %s)", job.queue, runner.class_name_of(payload))
+        class_name = runner.class_name_of(payload)
+        log.info("got: (Job{%s} | %s)", job.queue, class_name)
+        loner = marker_left(payload, job.loner)
         result = self.execution.run(job, payload, self._queues.names)
         if self.budget is not None:
             self.budget.job_done()
-        return self.finish(job, result)
+        return self.finish(job, result, class_name, loner)
 
-    def finish(self, job: Reserved, result: runner.JobResult) -> Reservation:
-        """Record how the job ended, then finish it and reserve the next in one script."""
+    def finish(
+        self, job: Reserved, result: runner.JobResult, class_name: str = "", loner: str = ""
+    ) -> Reservation:
+        """Record how the job ended, then finish it and reserve the next in one script;
+        ``loner``: the digest of a resque-loner marker the reserve left for the finish."""
         push = None if result.ok else self.record_failure(job, result)
         self.act_on_signals()
         ending = Ending(
@@ -249,10 +255,19 @@ class Worker:
             # Ruby counts failed! for every failure but a child killed by a signal.
             count_failed=not result.ok and not result.error.startswith(KILLED_CHILD),
             reserve_next=not (self.state.shutdown or self.state.paused),
+            loner=loner,
         )
-        return self._reserve_with(
-            lambda queues: self.ops.done_and_reserve(job, queues, timefmt.run_at(), ending)
-        )
+        return self._reserve_with(lambda queues: self._finish(job, queues, ending, class_name))
+
+    def _finish(
+        self, job: Reserved, queues: QueueList, ending: Ending, class_name: str
+    ) -> Operation[ReserveReply]:
+        """Finish ``job`` and reserve the next; a class whose marker the finish deleted is
+        unique in Ruby (resque-loner): later reserves delete its markers themselves."""
+        finished = yield from self.ops.done_and_reserve(job, queues, timefmt.run_at(), ending)
+        if finished.cleared_marker and class_name not in self._queues.unique:
+            self._queues = replace(self._queues, unique=(*self._queues.unique, class_name))
+        return finished.next
 
     def readable(self, job: Reserved, payload: Payload | PayloadError) -> Reserved:
         """Make sure ``worker:<id>`` reads as a runnable job for every tool, Ruby's included.
@@ -334,7 +349,7 @@ class Worker:
         reply = self._with_redis_retry(lambda: self.driver.run(operation(self._queues)))
         while isinstance(reply, QueuesChanged):
             names = tuple(self.settings.queues.resolve(reply.known))
-            self._queues = QueueList(names, reply.known)
+            self._queues = QueueList(names, reply.known, self._queues.unique)
             reply = self._with_redis_retry(
                 lambda: self.driver.run(self.ops.reserve(self._queues, timefmt.run_at()))
             )
