@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 import redis
 
+from compat_tests.resque_web import ResqueWeb
 from compat_tests.runtimes import (
     REPO_ROOT,
+    RUBY_FIXTURES,
     SHARED_RUBY,
     RuntimeProcess,
     _inherited_env,
@@ -30,14 +32,21 @@ RUBY_SCHEDULERS = {"5.0.0": "3.0.0", "4.11.0": "2.7.0"}
 LOCK_KEY = "resque:resque:resque_scheduler_master_lock"
 
 
-def _scheduler_lib(version: str) -> str:
+def scheduler_lib(version: str = "5.0.0") -> str:
     return str(SHARED_RUBY / f"resque-scheduler-{version}" / "lib")
+
+
+def web_with_scheduler_tabs(redis_url: str) -> ResqueWeb:
+    """resque-web with resque-scheduler 5.0's Delayed and Schedule tabs
+    (``require 'resque/scheduler/server'``); use it as a context manager."""
+    script = RUBY_FIXTURES / "resque_web_scheduler.ru"
+    return ResqueWeb.start(redis_url, script=script, env={"RESQUE_SCHEDULER_LIB": scheduler_lib()})
 
 
 def ruby_env(version: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The variables that make the Ruby fixtures load this scheduler version and its Resque."""
     lib = SHARED_RUBY / f"resque-{RUBY_SCHEDULERS[version]}" / "lib"
-    env = {"RESQUE_RUBY_LIB": str(lib), "RESQUE_SCHEDULER_LIB": _scheduler_lib(version)}
+    env = {"RESQUE_RUBY_LIB": str(lib), "RESQUE_SCHEDULER_LIB": scheduler_lib(version)}
     env.update(extra or {})
     return env
 

@@ -19,22 +19,22 @@ from compat_tests.resque_web import (
     requires_chromium,
     screenshot_dir,
 )
-from compat_tests.runtimes import RUBY_FIXTURES, SHARED_RUBY, requires_ruby
-from compat_tests.scheduler_rig import lock_holder, start_python_scheduler, wait_until
+from compat_tests.runtimes import requires_ruby
+from compat_tests.scheduler_rig import (
+    lock_holder,
+    start_python_scheduler,
+    wait_until,
+    web_with_scheduler_tabs,
+)
 from resque_compat.client import Resque
 from resque_compat.scheduler.recurring import RecurringSchedules
 
 pytestmark = requires_ruby
 
-SCHEDULER_LIB = str(SHARED_RUBY / "resque-scheduler-5.0.0" / "lib")
-
 
 @pytest.fixture
 def web(redis_url: str) -> Iterator[ResqueWeb]:
-    script = RUBY_FIXTURES / "resque_web_scheduler.ru"
-    with ResqueWeb.start(
-        redis_url, script=script, env={"RESQUE_SCHEDULER_LIB": SCHEDULER_LIB}
-    ) as web:
+    with web_with_scheduler_tabs(redis_url) as web:
         yield web
 
 
