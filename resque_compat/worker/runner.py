@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..job import JobRegistry, Payload, PayloadError
+from .signals import WORKER_SIGNALS
 
 log = logging.getLogger("resque_compat.worker")
 _HEADER = struct.Struct(">I")
@@ -304,25 +305,14 @@ def _read_message(fd: int) -> bytes | None:
                 return bytes(data[_HEADER.size : _HEADER.size + length])
 
 
-#: Signals a new child must not see before it has its own handlers: until then it has the
-#: worker's, which only note a signal for a loop the child never runs, so a TERM sent to stop
-#: the job would be lost and the job killed after the term timeout instead.
-HELD_SIGNALS = frozenset(
-    {
-        signal.SIGTERM,
-        signal.SIGINT,
-        signal.SIGQUIT,
-        signal.SIGUSR1,
-        signal.SIGUSR2,
-        signal.SIGCONT,
-    }
-)
-
-
 def fork_holding_signals() -> int:
-    """``os.fork``, with :data:`HELD_SIGNALS` blocked in the child (pending, not lost) until
-    it calls :func:`release_held_signals`; the worker's own mask is back as it was at once."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    """``os.fork``, with the worker's signals blocked in the child (pending, not lost) until
+    it calls :func:`release_held_signals`; the worker's own mask is back as it was at once.
+
+    Until its own handlers are in place a new child has the worker's, which only note a
+    signal for a loop the child never runs: a TERM sent to stop the job would be lost and
+    the job killed after the term timeout instead."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, WORKER_SIGNALS)
     pid = os.fork()
     if pid != 0:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
@@ -332,7 +322,7 @@ def fork_holding_signals() -> int:
 def release_held_signals() -> None:
     """In a child whose handlers are in place: deliver what arrived meanwhile (a pending TERM
     raises the job's ``TermException`` here, inside the job's run)."""
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_SIGNALS)
 
 
 def _child_main(work: Callable[[], JobResult], write_fd: int) -> None:

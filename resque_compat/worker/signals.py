@@ -63,6 +63,11 @@ def action_table(graceful_term: bool) -> dict[signal.Signals, Action]:
     }
 
 
+#: Every signal the worker acts on: the ones a ``--count`` supervisor forwards to its workers
+#: and a new child holds until its own handlers are in place.
+WORKER_SIGNALS = frozenset(action_table(graceful_term=False))
+
+
 def child_action_table() -> dict[signal.Signals, Action]:
     """The signals a child running many jobs listens to (see the table above)."""
     return {
@@ -156,5 +161,5 @@ def reset_for_child() -> None:
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGTERM, _raise_term)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    for signum in (signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT):
+    for signum in WORKER_SIGNALS - {signal.SIGTERM, signal.SIGINT}:
         signal.signal(signum, signal.SIG_IGN)

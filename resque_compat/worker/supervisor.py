@@ -15,14 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-FORWARDED = (
-    signal.SIGTERM,
-    signal.SIGINT,
-    signal.SIGQUIT,
-    signal.SIGUSR1,
-    signal.SIGUSR2,
-    signal.SIGCONT,
-)
+from .signals import WORKER_SIGNALS
 
 
 def supervise(count: int, run_worker: Callable[[], None]) -> int:
@@ -34,7 +27,7 @@ def supervise(count: int, run_worker: Callable[[], None]) -> int:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signum)
 
-    for signum in FORWARDED:
+    for signum in WORKER_SIGNALS:
         signal.signal(signum, forward)
     worst = 0
     for pid in children:
