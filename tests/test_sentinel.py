@@ -114,24 +114,29 @@ def replica_snapshot(port: int) -> set[int]:
     return {int(p["args"][0]) for p in held if p.get("class") == "RecordArgs"}
 
 
-def kill_master_with_replica_behind(rig: SentinelRig) -> set[int]:
+def kill_master_with_replica_behind(rig: SentinelRig, workers: tuple[int, ...]) -> set[int]:
     """SIGKILL the master while the replica lags, and return what the replica had.
 
     On loopback a replica is never behind, so lag is made, as a network partition would: the
     replica is stopped (SIGSTOP) and the master drops its replication link (``CLIENT KILL TYPE
     replica``), then goes on acknowledging enqueues for 0.4 s that it cannot send; then the
-    master is killed and the replica resumed.
+    master is killed and the replica resumed. The workers are stopped for those 0.4 s too:
+    otherwise they run each enqueue within a millisecond, and whether any acknowledged job is
+    still queued when the master dies (and so lost) is left to chance.
     """
     replica_pid = rig.replica.pid
     assert replica_pid is not None
-    os.kill(replica_pid, signal.SIGSTOP)
+    paused = [replica_pid, *workers]
+    for pid in paused:
+        os.kill(pid, signal.SIGSTOP)
     try:
         with rig.master_client() as master:
             master.execute_command("CLIENT", "KILL", "TYPE", "replica")
         time.sleep(0.4)
         rig.master.kill()
     finally:
-        os.kill(replica_pid, signal.SIGCONT)
+        for pid in paused:
+            os.kill(pid, signal.SIGCONT)
     with redis.Redis(port=rig.replica.port, decode_responses=True) as replica:
         rig.wait_for(
             lambda: replica.info("replication")["master_link_status"] == "down", 10, "the link down"
@@ -188,13 +193,16 @@ def prune_pass(rig: SentinelRig) -> None:
         assert pruner.wait(30) == 0, pruner.output()
 
 
-def trigger(rig: SentinelRig, how: str, old: int) -> tuple[float, set[int]]:
+def trigger(
+    rig: SentinelRig, how: str, old: int, workers: tuple[int, ...] = ()
+) -> tuple[float, set[int]]:
     """Fail the master over ``how`` ("planned", "kill" or "plain" SENTINEL FAILOVER); returns
-    when the Sentinels named the new master, and what the replica held (after a kill)."""
+    when the Sentinels named the new master, and what the replica held (after a kill, with
+    ``workers`` stopped meanwhile)."""
     if how == "planned":
         return planned_failover(rig, old), set()
     if how == "kill":
-        replica_had = kill_master_with_replica_behind(rig)
+        replica_had = kill_master_with_replica_behind(rig, workers)
         return rig.wait_promoted(old), replica_had
     with rig.sentinels[0].client() as sentinel:
         sentinel.execute_command("SENTINEL", "FAILOVER", "mymaster")
@@ -209,7 +217,7 @@ def fail_over(rig: SentinelRig, how: str, producer_options: dict[str, Any]) -> O
         thread.start()
         time.sleep(1.5)
         triggered = time.monotonic()
-        promoted, replica_had = trigger(rig, how, rig.master_port())
+        promoted, replica_had = trigger(rig, how, rig.master_port(), tuple(workers.pids))
         resumed = resume_times(rig, workers, promoted)
         time.sleep(1.0)
         producer.stop.set()
