@@ -77,6 +77,13 @@ class DirtyExit(ResqueCompatError, RuntimeError):
     ruby_name = "Resque::DirtyExit"
 
 
+class PruneDeadWorkerDirtyExit(DirtyExit):
+    """A worker whose heartbeat stopped held this job (Resque::PruneDeadWorkerDirtyExit, a
+    DirtyExit there too): what the pruning worker passes to the job's ``on_failure`` hooks."""
+
+    ruby_name = "Resque::PruneDeadWorkerDirtyExit"
+
+
 class WritesRefused(ResqueCompatError, redis.exceptions.ResponseError):
     """Redis is up but refuses writes. What the call wrote is in the message: nothing, or
     the commands of the refused round trip that went through (``through``; a pipeline is not

@@ -170,6 +170,7 @@ class Worker:
             self.settings.hostname,
             self.settings.prune_interval,
             self.failures,
+            self.registry,
         )
         return pruner.prune()
 

@@ -10,6 +10,10 @@ Under the ``pruning_dead_workers_in_progress`` lock (SET NX EX, left to expire):
    (a process titled like ``resque-<version>: ...`` or ``resque: Starting``, exactly the
    titles Ruby looks for), is unregistered; its job becomes a ``Resque::DirtyExit``.
 
+Before the failure is recorded, the job's ``on_failure`` hooks run here with that error when
+its class is registered, as Ruby's ``Job#fail`` runs them: so resque-retry retries a job
+whose worker died, whichever runtime prunes it.
+
 Workers that never sent a heartbeat on other hosts are never touched. Where Ruby aborts on a
 ``worker:<id>`` value that is not JSON, this worker records the raw value in the failure
 and carries on.
@@ -28,14 +32,15 @@ from typing import Any
 import redis
 
 from .. import codec, timefmt
-from ..errors import DecodeError
+from ..errors import DecodeError, DirtyExit, PruneDeadWorkerDirtyExit
 from ..failure import Failure, FailureBackend
-from ..job import document_for_failure
+from ..job import JobRegistry, Payload, PayloadError, document_for_failure
 from ..keys import Keys
 from ..store import SyncDriver
 from ..store.base import server_time, text
 from ..store.lifecycle import LifecycleOps, PruneOps, unregister_worker
 from .queues import QueueSelector
+from .runner import run_failure_hooks
 
 log = logging.getLogger("resque_compat.worker")
 
@@ -81,6 +86,7 @@ class Pruner:
     hostname: str
     prune_interval: float
     failures: FailureBackend
+    registry: JobRegistry | None = None
     find_live_pids: Callable[[], set[str]] = live_resque_pids
 
     def prune(self) -> list[str]:
@@ -136,8 +142,22 @@ class Pruner:
 
     def _unregister(self, worker_id: str, job: Any, prune_message: str | None) -> None:
         if job:
-            self.driver.run(self.failures.save(in_flight_failure(worker_id, job, prune_message)))
+            failure = in_flight_failure(worker_id, job, prune_message)
+            self._run_failure_hooks(job, failure)
+            self.driver.run(self.failures.save(failure))
         self.driver.run(unregister_worker(self.keys, worker_id))
+
+    def _run_failure_hooks(self, job: Any, failure: Failure) -> None:
+        """The job's ``on_failure`` hooks, when its payload names a registered class."""
+        if self.registry is None:
+            return
+        try:
+            payload = Payload.from_document(_job_field(job, "payload"))
+        except PayloadError:
+            return
+        pruned = failure.exception == PruneDeadWorkerDirtyExit.ruby_name
+        error = PruneDeadWorkerDirtyExit if pruned else DirtyExit
+        run_failure_hooks(payload, self.registry, error(failure.error))
 
 
 def prune_exit_message(worker_id: str, job: Any) -> str:
@@ -159,7 +179,7 @@ def in_flight_failure(worker_id: str, job: Any, prune_message: str | None = None
     is_json = isinstance(job, dict)
     return Failure(
         payload=document_for_failure(job.get("payload") if is_json else job),
-        exception=("Resque::PruneDeadWorkerDirtyExit" if prune_message else "Resque::DirtyExit"),
+        exception=(PruneDeadWorkerDirtyExit if prune_message else DirtyExit).ruby_name,
         error=prune_message or "Job still being processed",
         backtrace=(),
         worker=worker_id,
