@@ -139,10 +139,10 @@ def callback_job(status: StatusJob) -> None:
         status.at(1, 1, "done")
 
 
-def _log_attempt(class_name: str, args: tuple[Any, ...]) -> None:
+def _log_attempt(class_name: str, args: tuple[Any, ...], key: str = "") -> None:
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     try:
-        raw = client.get(f"resque:{retry_key(class_name, args)}")
+        raw = client.get(f"resque:{key or retry_key(class_name, args)}")
     finally:
         client.close()
     counter = None if raw is None else text(raw)
@@ -174,6 +174,14 @@ def retry_args_job(name: str, tries: int) -> None:
 def delay_list_job(*args: Any) -> None:
     _log_attempt("DelayListJob", args)
     raise RuntimeError("always")
+
+
+@retries.retry(limit=2, identifier=lambda first, *_rest: f"id {ruby_to_s(first)}")
+@job("IdentifiedRetryJob", queue="retry")
+def identified_retry_job(*args: Any) -> None:
+    key = identified_retry_job.retrying.retry_key(args) if identified_retry_job.retrying else ""
+    _log_attempt("IdentifiedRetryJob", args, key)
+    raise RuntimeError("identified")
 
 
 @retries.retry(limit=2, delay=60)

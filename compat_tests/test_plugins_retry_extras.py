@@ -1,5 +1,5 @@
-"""resque-retry 1.8.1's ``retry_criteria_check``, ``retry_args`` and ``@retry_exceptions`` as a
-hash, against the real plugin.
+"""resque-retry 1.8.1's ``retry_criteria_check``, ``retry_args``, ``@retry_exceptions`` as a
+hash and ``retry_identifier``, against the real plugin.
 
 Each scenario is one job run until its queue is empty: all in Ruby (the reference), all in the
 Python worker, and first attempt in Ruby then the rest in Python. The three must leave the
@@ -43,6 +43,7 @@ SCENARIOS: dict[str, tuple[str, list[Any], list[tuple[list[Any], str]]]] = {
     "criteria check refuses": ("CriteriaJob", ["permanent"], [(["permanent"], "0")]),
     "retry_args": ("RetryArgsJob", ["a", 0], [(["a", n], "0") for n in range(3)]),
     "exception hash limit": ("DelayListJob", ["x"], [(["x"], str(n)) for n in range(4)]),
+    "retry_identifier": ("IdentifiedRetryJob", ["x", 1], [(["x", 1], str(n)) for n in range(3)]),
 }
 
 
@@ -107,3 +108,13 @@ def test_what_the_scenarios_leave_in_ruby(redis_url: str, raw_redis: redis.Redis
     leaves = _run("ruby", redis_url, raw_redis, "exception hash limit")
     assert leaves["counters"] == {} and len(leaves["failed"]) == 1
     assert leaves["failed"][0][1:] == ("RuntimeError", "always")
+
+
+def test_a_retry_identifier_makes_the_key_ruby_makes(redis_url: str) -> None:
+    from compat_tests.plugin_jobs import identified_retry_job
+
+    assert identified_retry_job.retrying is not None
+    for args in (["x y", 1], [None], [{"a": [1]}, 2.5]):
+        code = f"IdentifiedRetryJob.redis_retry_key(*JSON.parse('{json.dumps(args)}'))"
+        ruby = ruby_eval(code, redis_url, env=PLUGINS)
+        assert identified_retry_job.retrying.retry_key(args) == ruby

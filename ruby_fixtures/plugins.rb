@@ -212,6 +212,24 @@ class DelayListJob
   end
 end
 
+# Its own retry_identifier: the counter is named after the first argument ("id <first>",
+# whose space the key drops), not the digest of all of them. Fails 3 times in all.
+class IdentifiedRetryJob
+  extend Resque::Plugins::Retry
+  extend RetryLog
+  @queue = :retry
+  @retry_limit = 2
+
+  def self.retry_identifier(*args)
+    "id #{args.first}"
+  end
+
+  def self.perform(*args)
+    log_attempt(*args)
+    raise "identified"
+  end
+end
+
 # Delayed retries (resque-scheduler's delayed queue). A fixed delay: 60 s, 2 retries.
 class DelayedRetryJob
   extend Resque::Plugins::Retry

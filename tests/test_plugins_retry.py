@@ -3,6 +3,7 @@ the declarations and branches ``compat_tests/test_plugins_retry_extras.py`` does
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -119,3 +120,34 @@ def test_declarations_that_cannot_work_are_refused() -> None:
         RetryOptions(retry_args=list, retry_args_for_exception=lambda error, *args: args)
     with pytest.raises(ConfigurationError, match="not both"):
         RetryOptions(retry_exceptions={OSError: 0}, fatal_exceptions=(KeyError,))
+
+
+def test_backoff_multiplicand_spreads_each_delay_within_its_range() -> None:
+    """``@retry_delay_multiplicand_min`` / ``_max``: each backoff delay times a random factor
+    in the range, truncated (``(delay * rand(min..max)).to_i``); equal bounds need no draw."""
+    spread = RetryOptions(backoff=(0, 100, 1000), multiplicand=(0.5, 1.5))
+    drawn = [spread.delay_for(KeyError, 2) for _ in range(200)]
+    assert all(500 <= d <= 1500 for d in drawn) and len(set(drawn)) > 50
+    assert spread.delay_for(KeyError, 0) == 0
+    assert RetryOptions(backoff=(10, 20), multiplicand=(1.25, 1.25)).delay_for(None, 1) == 25
+    with pytest.raises(ConfigurationError, match="minimum"):
+        RetryOptions(backoff=(10,), multiplicand=(2.0, 1.0))
+
+
+def test_a_retry_identifier_names_the_counter(redis_url: str, raw_redis: redis.Redis) -> None:
+    """``retry_identifier``: the key's last part, whitespace removed as Ruby's ``gsub``."""
+    spec = _retried(redis_url, RuntimeError("x"), limit=1, identifier=lambda a: f"user {a}\t!")
+    _attempt(spec)
+    assert raw_redis.lrange("resque:queue:q", 0, -1) == [codec.encode_payload("Flaky", ["a"])]
+    assert raw_redis.get("resque:resque-retry:Flaky:usera!") == b"0"
+    assert raw_redis.get(COUNTER) is None
+
+
+def test_sleep_after_requeue_holds_the_worker_after_a_retry(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    spec = _retried(redis_url, RuntimeError("x"), limit=2, sleep_after_requeue=0.3)
+    started = time.monotonic()
+    _attempt(spec)
+    assert time.monotonic() - started >= 0.3
+    assert raw_redis.llen("resque:queue:q") == 1

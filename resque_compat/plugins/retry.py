@@ -32,6 +32,7 @@ delay (whole seconds); a scheduler (Ruby's or Python's) moves it to the queue wh
 from __future__ import annotations
 
 import hashlib
+import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -64,11 +65,12 @@ Delays = int | Sequence[int]
 
 @dataclass(frozen=True)
 class RetryOptions:
-    """Ruby's ``@retry_limit``, ``@retry_delay`` / ``@backoff_strategy``, ``@retry_exceptions``
+    """Ruby's ``@retry_limit``, ``@retry_delay`` / ``@backoff_strategy`` (with
+    ``@retry_delay_multiplicand_min`` / ``_max`` as ``multiplicand``), ``@retry_exceptions``
     (a list, or a hash of exception to delay), ``@fatal_exceptions``, ``@ignore_exceptions``,
-    ``@expire_retry_key_after``, ``retry_queue``, ``retry_args`` /
-    ``retry_args_for_exception``, and the ``retry_criteria_check`` / ``give_up_callback`` /
-    ``try_again_callback`` blocks."""
+    ``@expire_retry_key_after``, ``@sleep_after_requeue``, ``retry_queue``, ``retry_args`` /
+    ``retry_args_for_exception``, ``retry_identifier`` (``identifier``), and the
+    ``retry_criteria_check`` / ``give_up_callback`` / ``try_again_callback`` blocks."""
 
     limit: int | None = None
     delay: int = 0
@@ -83,8 +85,17 @@ class RetryOptions:
     retry_criteria: tuple[Callback, ...] = ()
     retry_args: Callable[..., Sequence[Any]] | None = None
     retry_args_for_exception: Callable[..., Sequence[Any]] | None = None
+    identifier: Callable[..., str | None] | None = None
+    sleep_after_requeue: float = 0
+    multiplicand: tuple[float, float] = (1.0, 1.0)
 
     def __post_init__(self) -> None:
+        low, high = self.multiplicand
+        if low > high:
+            raise ConfigurationError(
+                "multiplicand: the minimum must be less than or equal to the maximum (Ruby's "
+                "InvalidRetryDelayMultiplicandConfigurationException)"
+            )
         if self.retry_exceptions is not None and self.fatal_exceptions is not None:
             raise ConfigurationError("declare retry_exceptions or fatal_exceptions, not both")
         if self.retry_args is not None and self.retry_args_for_exception is not None:
@@ -131,14 +142,17 @@ class RetryOptions:
 
         With ``retry_exceptions`` as a mapping and a class: the entry of the class or of its
         closest ancestor listed (0 when none is), a list indexed by the attempt (its last
-        value past its end); with a ``backoff`` list (``ExponentialBackoff``, multiplicands
-        1.0), the same indexing whatever the exception; else ``delay``.
+        value past its end); with a ``backoff`` list (``ExponentialBackoff``), the same
+        indexing whatever the exception, times a random ``multiplicand`` in its range,
+        truncated; else ``delay``.
         """
         if error_class is not None and self.exception_delays:
             listed = next((c for c in error_class.__mro__ if c in self.exception_delays), None)
             return 0 if listed is None else _pick(self.exception_delays[listed], attempt)
         if self.backoff:
-            return _pick(self.backoff, attempt)
+            low, high = self.multiplicand
+            factor = high if low == high else random.uniform(low, high)
+            return int(_pick(self.backoff, attempt) * factor)
         return self.delay
 
 
@@ -204,7 +218,10 @@ class JobRetry:
         return RetryOps(self.redis.keys)
 
     def retry_key(self, args: Sequence[Any]) -> str:
-        return retry_key(self.spec.name, args)
+        """``redis_retry_key(*args)``, with the job's own ``retry_identifier`` if it has one."""
+        if self.options.identifier is None:
+            return retry_key(self.spec.name, args)
+        return retry_key_name(self.spec.name, self.options.identifier(*args))
 
     def before_perform(self, *args: Any) -> None:
         """``before_perform_retry``; the counter's expiry is ``expire_key_after`` plus the
@@ -273,7 +290,10 @@ class JobRetry:
         if delay <= 0:
             payload = codec.encode_payload(self.spec.name, retry_args)
             self.redis.run(self.ops.requeue(self.retry_key(args), queue, payload))
-            return
-        when = int(time.time()) + delay
-        delayed = delayed_payload(self.spec.name, retry_args, queue, codec.JsonStyle.JSON_GEM)
-        self.redis.run(self.ops.requeue_later(self.retry_key(args), DelayedItem(when, delayed)))
+        else:
+            when = int(time.time()) + delay
+            delayed = delayed_payload(self.spec.name, retry_args, queue, codec.JsonStyle.JSON_GEM)
+            later = DelayedItem(when, delayed)
+            self.redis.run(self.ops.requeue_later(self.retry_key(args), later))
+        if self.options.sleep_after_requeue > 0:
+            time.sleep(self.options.sleep_after_requeue)
