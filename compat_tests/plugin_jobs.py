@@ -184,6 +184,18 @@ def identified_retry_job(*args: Any) -> None:
     raise RuntimeError("identified")
 
 
+@retries.retry(limit=3, retry_args=lambda *_args: ["refuse"])
+@job("RefusedRetryJob", queue="retry")
+def refused_retry_job(*args: Any) -> None:
+    _log_attempt("RefusedRetryJob", args)
+    raise RuntimeError("refused retry")
+
+
+@refused_retry_job.hook("before_enqueue")
+def _refuse(*args: Any) -> bool:
+    return not args or args[0] != "refuse"
+
+
 @retries.retry(limit=2, delay=60)
 @job("DelayedRetryJob", queue="retry")
 def delayed_retry_job(*args: Any) -> None:

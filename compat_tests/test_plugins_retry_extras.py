@@ -1,5 +1,6 @@
 """resque-retry 1.8.1's ``retry_criteria_check``, ``retry_args``, ``@retry_exceptions`` as a
-hash and ``retry_identifier``, against the real plugin.
+hash, ``retry_identifier``, and a retry refused by the job's ``before_enqueue`` hook, against
+the real plugin.
 
 Each scenario is one job run until its queue is empty: all in Ruby (the reference), all in the
 Python worker, and first attempt in Ruby then the rest in Python. The three must leave the
@@ -43,6 +44,7 @@ SCENARIOS: dict[str, tuple[str, list[Any], list[tuple[list[Any], str]]]] = {
     "criteria check refuses": ("CriteriaJob", ["permanent"], [(["permanent"], "0")]),
     "retry_args": ("RetryArgsJob", ["a", 0], [(["a", n], "0") for n in range(3)]),
     "exception hash limit": ("DelayListJob", ["x"], [(["x"], str(n)) for n in range(4)]),
+    "before_enqueue refuses the retry": ("RefusedRetryJob", ["go"], [(["go"], "0")]),
     "retry_identifier": ("IdentifiedRetryJob", ["x", 1], [(["x", 1], str(n)) for n in range(3)]),
 }
 

@@ -230,6 +230,28 @@ class IdentifiedRetryJob
   end
 end
 
+# Its retries carry ["refuse"], which its own before_enqueue hook refuses: the retry is
+# dropped (Resque.enqueue_to runs the hooks) and the failed attempt's counter kept.
+class RefusedRetryJob
+  extend Resque::Plugins::Retry
+  extend RetryLog
+  @queue = :retry
+  @retry_limit = 3
+
+  def self.retry_args(*_args)
+    ["refuse"]
+  end
+
+  def self.before_enqueue_refuse(*args)
+    args.first != "refuse"
+  end
+
+  def self.perform(*args)
+    log_attempt(*args)
+    raise "refused retry"
+  end
+end
+
 # Delayed retries (resque-scheduler's delayed queue). A fixed delay: 60 s, 2 retries.
 class DelayedRetryJob
   extend Resque::Plugins::Retry

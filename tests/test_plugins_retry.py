@@ -151,3 +151,30 @@ def test_sleep_after_requeue_holds_the_worker_after_a_retry(
     _attempt(spec)
     assert time.monotonic() - started >= 0.3
     assert raw_redis.llen("resque:queue:q") == 1
+
+
+@pytest.mark.parametrize("delay", [0, 30], ids=["at once", "delayed"])
+def test_a_retry_runs_the_enqueue_or_schedule_hooks(
+    redis_url: str, raw_redis: redis.Redis, delay: int
+) -> None:
+    """As Ruby's ``enqueue_to`` (``enqueue_in_with_queue`` when delayed): before hooks with
+    the retry's args, one returning False drops the retry but keeps the counter; after hooks
+    only for a retry that was queued."""
+    before, after = (
+        ("before_schedule", "after_schedule") if delay else ("before_enqueue", "after_enqueue")
+    )
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+    spec = _retried(redis_url, RuntimeError("x"), limit=5, delay=delay)
+
+    def gate(*args: Any) -> bool:
+        calls.append((before, args))
+        return bool(args[0] != "b")
+
+    spec.hook(before)(gate)
+    spec.hook(after)(lambda *args: calls.append((after, args)))
+    _attempt(spec, ["a"])
+    _attempt(spec, ["b"])
+    assert calls == [(before, ("a",)), (after, ("a",)), (before, ("b",))]
+    queued = raw_redis.llen("resque:queue:q") + raw_redis.zcard("resque:delayed_queue_schedule")
+    assert queued == 1
+    assert raw_redis.get("resque:" + retry_key("Flaky", ["b"])) == b"0"

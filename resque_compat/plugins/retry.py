@@ -279,7 +279,10 @@ class JobRetry:
 
     def _try_again(self, error: BaseException, args: Sequence[Any]) -> None:
         """The counter of *these* args is kept, and the job enqueued with the retry args:
-        when ``retry_args`` changes them, the next attempt counts under another key."""
+        when ``retry_args`` changes them, the next attempt counts under another key. As
+        Ruby's ``enqueue_to`` / ``enqueue_in_with_queue``, the job's ``before_enqueue`` (or,
+        delayed, ``before_schedule``) hooks run first with the retry args and one returning
+        False cancels the retry; the counter is kept either way."""
         if self.options.try_again is not None:
             self.options.try_again(error, *args)
         queue = self.options.queue or self.spec.queue
@@ -287,13 +290,23 @@ class JobRetry:
             raise ConfigurationError(f"{self.spec.name} has no queue to retry on")
         retry_args = self.options.args_for_retry(error, args)
         delay = self.options.delay_for(type(error), self.attempt)
+        before, after = ("before_enqueue", "after_enqueue")
+        if delay > 0:
+            before, after = ("before_schedule", "after_schedule")
+        if not self.spec.run_enqueue_hooks(before, retry_args):
+            self.redis.run(self.ops.keep(self.retry_key(args)))
+        else:
+            self._push(queue, retry_args, delay, args)
+            self.spec.run_enqueue_hooks(after, retry_args)
+        if self.options.sleep_after_requeue > 0:
+            time.sleep(self.options.sleep_after_requeue)
+
+    def _push(self, queue: str, retry_args: list[Any], delay: int, args: Sequence[Any]) -> None:
         if delay <= 0:
             payload = codec.encode_payload(self.spec.name, retry_args)
             self.redis.run(self.ops.requeue(self.retry_key(args), queue, payload))
-        else:
-            when = int(time.time()) + delay
-            delayed = delayed_payload(self.spec.name, retry_args, queue, codec.JsonStyle.JSON_GEM)
-            later = DelayedItem(when, delayed)
-            self.redis.run(self.ops.requeue_later(self.retry_key(args), later))
-        if self.options.sleep_after_requeue > 0:
-            time.sleep(self.options.sleep_after_requeue)
+            return
+        when = int(time.time()) + delay
+        delayed = delayed_payload(self.spec.name, retry_args, queue, codec.JsonStyle.JSON_GEM)
+        later = DelayedItem(when, delayed)
+        self.redis.run(self.ops.requeue_later(self.retry_key(args), later))

@@ -167,6 +167,10 @@ class RetryOps:
         """An ignored exception does not use up an attempt (DECR)."""
         return int((yield one(("DECR", self.keys.retry_counter(bare_key)))))
 
+    def keep(self, bare_key: str) -> Operation[None]:
+        """``try_again`` whose enqueue a hook refused: the counter is still kept (SETNX -1)."""
+        yield one(("SETNX", self.keys.retry_counter(bare_key), -1))
+
     def requeue(self, bare_key: str, queue: str, payload: bytes) -> Operation[None]:
         """``try_again`` without delay: keep the counter (SETNX -1), then enqueue at once."""
         yield batch(
@@ -178,7 +182,7 @@ class RetryOps:
     def requeue_later(self, bare_key: str, item: DelayedItem) -> Operation[None]:
         """``try_again`` with a delay: keep the counter, then resque-scheduler's
         ``delayed_push`` of the retry (as ``enqueue_in_with_queue`` does)."""
-        yield one(("SETNX", self.keys.retry_counter(bare_key), -1))
+        yield from self.keep(bare_key)
         yield from DelayedOps(self.keys).push(item)
 
     def counter(self, bare_key: str) -> Operation[int | None]:
