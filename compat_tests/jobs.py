@@ -42,6 +42,17 @@ def record_args(*args: Any) -> None:
     record(*args)
 
 
+@job("RecordParent", queue="compat")
+def record_parent(*args: Any) -> None:
+    """Which process forked this job's child (``compat:parents``)."""
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        entry = {"pid": os.getpid(), "ppid": os.getppid(), "args": list(args)}
+        client.rpush("compat:parents", json.dumps(entry))
+    finally:
+        client.close()
+
+
 @job("Failing", queue="compat")
 def failing(*_args: Any) -> None:
     raise RuntimeError("boom")

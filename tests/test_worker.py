@@ -367,6 +367,7 @@ def test_a_standby_child_leaves_with_its_worker(redis_url: str, raw_redis: redis
     Resque.from_url(redis_url).enqueue_to("compat", "RecordArgs", "first")
     with PythonWorker(redis_url, "compat") as worker:
         wait_for(lambda: performed(raw_redis), what="the first job")
-        wait_for(lambda: len(session_processes(worker.pid)) == 2, what="a standby child")
+        # The worker, its fork server, and the standby child the server forked.
+        wait_for(lambda: len(session_processes(worker.pid)) == 3, what="a standby child")
         worker.signal(signal.SIGKILL)
         wait_for(lambda: session_processes(worker.pid) == [], what="the standby to exit")

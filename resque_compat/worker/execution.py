@@ -6,7 +6,8 @@ The loop asks one question, :meth:`Execution.run`: "run this job", and gets a
 - without fork, the job runs in this process; with TERM_CHILD a stop-now signal raises
   ``Resque::TermException`` inside it (Ruby's ``shutdown!``);
 - with fork, ``before_fork`` runs, the standby child forked during the previous job gets
-  this one (else a child is forked now), the next standby is forked, and the child is
+  this one (else a child is forked now), the next standby is asked of the fork server
+  (``forkserver``: after the first job this process forks no more), and the child is
   watched: heartbeat kept, signals acted on, and on TERM/INT/USR1 the child stopped by
   Ruby's ``kill_child`` (SIGKILL) or, with TERM_CHILD, ``new_kill_child`` (wait
   RESQUE_PRE_SHUTDOWN_TIMEOUT, SIGTERM, wait RESQUE_TERM_TIMEOUT, SIGKILL);
@@ -19,6 +20,8 @@ The loop asks one question, :meth:`Execution.run`: "run this job", and gets a
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -29,11 +32,13 @@ from ..errors import DirtyExit
 from ..job import JobRegistry, Payload, PayloadError
 from ..store.lifecycle import Reserved
 from . import runner
+from .forkserver import ForkServer
 from .proctitle import ProcessTitles
 from .settings import WorkerHooks, WorkerSettings
 from .signals import Action, SignalInbox, TermException, reset_for_child
 
 _ENDS_A_CHILD = (Action.GRACEFUL, Action.IMMEDIATE, Action.PAUSE)
+log = logging.getLogger("resque_compat.worker")
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ class Execution:
         self.busy = busy
         self._standby: runner.Standby | None = None
         self._exiting: list[runner.Child] = []
+        self._server: ForkServer | None = None
+        self._server_wanted = True
 
     def run(
         self, job: Reserved, payload: Payload | PayloadError, waiting_for: Sequence[str]
@@ -99,11 +106,17 @@ class Execution:
         self._exiting = [child for child in self._exiting if not child.reap(block)]
 
     def close(self) -> None:
-        """Let the standby child go and wait for every child still exiting."""
-        if self._standby is not None:
-            self._standby.discard()
-            self._standby = None
+        """Let the standby child go, wait for every child still exiting, then let the fork
+        server go."""
+        standby, self._standby = self._standby, None
+        if standby is None and self._server is not None:
+            standby = self._served_standby()
+        if standby is not None:
+            standby.discard()
         self.reap_exited(block=True)
+        if self._server is not None:
+            self._server.close()
+            self._server = None
 
     # -- without fork -----------------------------------------------------------------
 
@@ -123,19 +136,57 @@ class Execution:
     def _start_child(self, job: Reserved) -> runner.Child:
         """The standby child forked earlier, given this job; else a child forked now."""
         standby, self._standby = self._standby, None
+        if standby is None and self._server is not None:
+            standby = self._served_standby()
         child = standby.hand(runner.pack_job(job.queue, job.raw)) if standby else None
         return child or runner.Child.start(lambda: self._in_child(job))
 
     def _prepare_standby(self, waiting_for: Sequence[str]) -> None:
-        """Fork the next job's child while this one works. Not with before_fork hooks: Ruby
-        runs them with the job, before the fork."""
-        if self._standby is None and not self.hooks.hooks["before_fork"]:
+        """Have the next job's child forked while this one works: by the fork server, else
+        here. Not with before_fork hooks: Ruby runs them with the job, before the fork."""
+        if self._standby is not None or self.hooks.hooks["before_fork"]:
+            return
+        server = self._fork_server()
+        if server is not None:
+            try:
+                server.request(waiting_for)
+                return
+            except OSError as error:
+                self._lose_server(error)
+        self._standby = runner.Standby.start(
+            self._in_standby, lambda: self._standby_started(waiting_for)
+        )
 
-            def started() -> None:
-                reset_for_child()
-                self.titles.waiting(waiting_for)
+    def _standby_started(self, waiting_for: Sequence[str]) -> None:
+        reset_for_child()
+        self.titles.waiting(waiting_for)
 
-            self._standby = runner.Standby.start(self._in_standby, started)
+    def _fork_server(self) -> ForkServer | None:
+        """The fork server, started with the first standby child (on Linux: it watches its
+        children through pidfds)."""
+        if self._server is None and self._server_wanted and hasattr(os, "pidfd_open"):
+            title = self.titles.fork_server(os.getpid())
+            try:
+                self._server = ForkServer.start(self._in_standby, self._standby_started, title)
+            except OSError as error:
+                self._lose_server(error)
+        return self._server
+
+    def _served_standby(self) -> runner.Standby | None:
+        assert self._server is not None
+        try:
+            return self._server.take()
+        except OSError as error:
+            self._lose_server(error)
+            return None
+
+    def _lose_server(self, error: OSError) -> None:
+        """Fork here from now on (each job's child as before the server existed)."""
+        log.warning("the fork server failed (%s); forking each job's child from the worker", error)
+        self._server_wanted = False
+        if self._server is not None:
+            self._server.close()
+            self._server = None
 
     def _in_standby(self, message: bytes) -> runner.JobResult:
         queue, raw = runner.unpack_job(message)

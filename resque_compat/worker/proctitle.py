@@ -42,6 +42,10 @@ class ProcessTitles:
     def forked(self, child_pid: int, at: int) -> str:
         return self._set(f"Forked {child_pid} at {at}")
 
+    def fork_server(self, worker_pid: int) -> str:
+        """Not a Resque title on purpose: Ruby's pruning must not take it for a worker."""
+        return f"{self.prefix}resque-compat: fork server of {worker_pid}"
+
 
 def current() -> str:
     return str(setproctitle.getproctitle())

@@ -135,10 +135,12 @@ class Child:
     job and reserves the next. The exited child is reaped afterwards (``reap``).
     """
 
-    def __init__(self, pid: int, result_fd: int) -> None:
+    def __init__(self, pid: int, result_fd: int, pidfd: int | None = None) -> None:
         self.pid = pid
         self.result_fd = result_fd
-        self.pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+        if pidfd is None and hasattr(os, "pidfd_open"):
+            pidfd = os.pidfd_open(pid)
+        self.pidfd = pidfd
         self.output = bytearray()
         self.status: int | None = None
 
@@ -268,6 +270,10 @@ class Standby:
             self.discard()
             return None
         os.close(self.job_fd)
+        return self.child()
+
+    def child(self) -> Child:
+        """The child, now running its job."""
         return Child(self.pid, self.result_fd)
 
     def discard(self) -> None:
