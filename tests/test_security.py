@@ -304,9 +304,10 @@ def _start(
 
 
 def _titles(worker: WorkerProcess) -> list[str]:
-    """Process titles of the worker and its job child, as ``ps`` shows them to anyone."""
+    """Process titles of the worker, its job child and its fork server, as ``ps`` shows them
+    to anyone."""
     titles = []
-    for pid in [worker.pid, *children_of(worker.pid)]:
+    for pid in [worker.pid, *worker.children()]:
         try:
             title = cmdline(pid)
         except OSError:

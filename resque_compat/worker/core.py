@@ -5,10 +5,9 @@ heartbeat, first heartbeat, prune dead workers under the lock, ``before_first_fo
 register. Then, per job: atomic reserve (see ``store.lifecycle``), run it (``execution``:
 forked or not, with the stop rules), record a failure if any, then finish it and reserve
 the next in one script call. When no queue has work the worker blocks on Redis
-(``waiting``) instead of sleeping. Signals are
-acted on before every reserve; a job reserved but never started when the worker stops goes
-back to the head of its queue. At the end: unregister (a job still recorded, i.e. one that
-was running, becomes a ``Resque::DirtyExit``) and ``worker_exit``.
+(``waiting``) instead of sleeping. Signals are acted on before every reserve; a job reserved
+but never started when the worker stops goes back to the head of its queue. At the end:
+unregister (a running job becomes a ``Resque::DirtyExit``) and ``worker_exit``.
 
 With JOBS_PER_FORK or MINUTES_PER_FORK (resque-multi-job-forks, see ``forks``) the forked
 child runs this same loop for many jobs, under this worker's id, until its limits.
@@ -44,6 +43,7 @@ from ..store.lifecycle import (
     embeds,
 )
 from ..store.outage import Outage, ride_out
+from ..store.plugins import LonerOps
 from ..store.waiting import QueueWaiter
 from . import forks, runner
 from .execution import Execution, WhileBusy
@@ -102,8 +102,7 @@ class Worker:
         self.waiter = QueueWaiter(self.client, self.keys)
         self.state = RunState()
         self.outage = Outage(log)
-        # A dynamic list starts empty, resolved from an empty set: the first reserve finds
-        # the queues set changed and sends it back to be resolved.
+        # A dynamic list starts empty: the first reserve sends the queues set to resolve.
         dynamic = settings.queues.dynamic
         self._queues = QueueList((), ()) if dynamic else QueueList(settings.queues.patterns)
         busy = WhileBusy(self.heartbeat.beat_if_due, self._apply, self._wait_budget)
@@ -112,6 +111,7 @@ class Worker:
         )
         self._held: Reserved | None = None
         """A job reserved and not started yet: given back, not failed, if the worker stops."""
+        self._classes_taken: set[str] = set()
         self.budget: forks.ForkBudget | None = None
         """In a child running many jobs (``forks``): what is left of its limits."""
 
@@ -239,6 +239,8 @@ class Worker:
         class_name = runner.class_name_of(payload)
         log.info("got: (Job{%s} | %s)", job.queue, class_name)
         loner = marker_left(payload, job.loner)
+        if loner and (class_name not in self._classes_taken or class_name in self._queues.unique):
+            loner = self._clear_marker_now(job.queue, class_name, loner)
         result = self.execution.run(job, payload, self._queues.names)
         if self.budget is not None:
             self.budget.job_done()
@@ -263,12 +265,23 @@ class Worker:
     def _finish(
         self, job: Reserved, queues: QueueList, ending: Ending, class_name: str
     ) -> Operation[ReserveReply]:
-        """Finish ``job`` and reserve the next; a class whose marker the finish deleted is
-        unique in Ruby (resque-loner): later reserves delete its markers themselves."""
+        """Finish ``job`` and reserve the next."""
         finished = yield from self.ops.done_and_reserve(job, queues, timefmt.run_at(), ending)
-        if finished.cleared_marker and class_name not in self._queues.unique:
-            self._queues = replace(self._queues, unique=(*self._queues.unique, class_name))
+        self._know_unique(class_name, finished.cleared_marker)
         return finished.next
+
+    def _clear_marker_now(self, queue: str, class_name: str, digest: str) -> str:
+        """The first job of a class, or a unique one the reserve could not clear (a hash in
+        its args): its marker goes before it runs, as in Ruby; what the finish must delete."""
+        self._classes_taken.add(class_name)
+        cleared = self.driver.run(LonerOps(self.keys).clear(queue, digest))
+        return "" if self._know_unique(class_name, cleared) else digest
+
+    def _know_unique(self, class_name: str, marked: int | bool) -> bool:
+        """A class whose marker was found is unique in Ruby: later reserves delete them."""
+        if marked and class_name not in self._queues.unique:
+            self._queues = replace(self._queues, unique=(*self._queues.unique, class_name))
+        return bool(marked)
 
     def readable(self, job: Reserved, payload: Payload | PayloadError) -> Reserved:
         """Make sure ``worker:<id>`` reads as a runnable job for every tool, Ruby's included.

@@ -263,7 +263,8 @@ def pick_victim(slots: list[Slot], rng: random.Random) -> tuple[Slot, int, str] 
 
 
 def _job_children(slot: Slot) -> list[int]:
-    """Only children titled as a running job: a Ruby worker also forks ``ps`` to prune."""
+    """Only children (or a fork server's children) titled as a running job: a Ruby worker
+    also forks ``ps`` to prune."""
     if slot.proc is None:
         return []
     found = []

@@ -116,7 +116,11 @@ class WorkerProcess:
         return info is None
 
     def children(self) -> list[int]:
-        return children_of(self.pid) if self.alive() else []
+        """Its children and theirs: a forking worker's job children are its fork server's."""
+        if not self.alive():
+            return []
+        found = children_of(self.pid)
+        return found + [pid for child in found for pid in children_of(child)]
 
     def signal(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError):
