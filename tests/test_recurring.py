@@ -128,6 +128,50 @@ def test_registered_class_gives_its_queue_and_runs_its_hooks(
     assert queued(raw_redis, "files") == [{"class": "Archive", "args": ["x"]}]
 
 
+@pytest.mark.parametrize("refuse", ["before_schedule", "before_enqueue", None])
+def test_a_firing_runs_the_schedule_hooks_around_the_enqueue(
+    redis_url: str, raw_redis: redis.Redis, refuse: str | None
+) -> None:
+    """resque-scheduler's ``process_schedule_hooks``: ``before_schedule`` (False: nothing
+    more), ``before_delayed_enqueue``, ``enqueue_to`` (its own hooks), ``after_schedule``
+    even when ``before_enqueue`` refused."""
+    registry = JobRegistry()
+    calls: list[str] = []
+    spec = registry.register_function("Archive", lambda *args: None, queue="files")
+    for kind in ("before_schedule", "before_delayed_enqueue", "before_enqueue"):
+
+        def hook(*args: Any, kind: str = kind) -> bool:
+            calls.append(kind)
+            return kind != refuse
+
+        spec.hook(kind)(hook)
+    for kind in ("after_enqueue", "after_schedule"):
+        spec.hook(kind)(lambda *args, kind=kind: calls.append(kind))
+    with Resque.from_url(redis_url, registry=registry) as client:
+        recurring = RecurringSchedules(client, {"Archive": {"every": "1s", "args": "x"}})
+        due = recurring.next_due()
+        assert due is not None
+        recurring.fire_due(due)
+    expected = {
+        "before_schedule": ["before_schedule"],
+        "before_enqueue": [
+            "before_schedule",
+            "before_delayed_enqueue",
+            "before_enqueue",
+            "after_schedule",
+        ],
+        None: [
+            "before_schedule",
+            "before_delayed_enqueue",
+            "before_enqueue",
+            "after_enqueue",
+            "after_schedule",
+        ],
+    }
+    assert calls == expected[refuse]
+    assert len(queued(raw_redis, "files")) == (1 if refuse is None else 0)
+
+
 def test_dynamic_changes_are_picked_up_each_turn(resque: Resque) -> None:
     recurring = RecurringSchedules(
         resque, {"from_file": {"every": "1m", "queue": "q"}}, dynamic=True

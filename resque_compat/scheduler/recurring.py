@@ -26,7 +26,9 @@ cannot infer its queue either and would raise ``NoQueueError`` at each firing.
 Enqueueing follows ``enqueue_from_config``: a ``custom_job_class`` other than
 ``Resque::Job`` is what gets enqueued (as Ruby does when it cannot load that class; Python
 has no ``scheduled`` method to call); a class registered in Python is enqueued with its
-enqueue hooks (``Resque.enqueue_to``); any other class is pushed as is (``Job.create``).
+schedule and enqueue hooks (``process_schedule_hooks``: ``before_schedule`` can refuse it,
+then ``before_delayed_enqueue``, ``Resque.enqueue_to``, ``after_schedule``); any other class
+is pushed as is (``Job.create``).
 """
 
 from __future__ import annotations
@@ -265,7 +267,13 @@ def enqueue_entry(client: Resque, entry: Entry) -> bool | None:
         )
     spec = client.options.registry.get(entry.class_name)
     if entry.custom_job_class is None and spec is not None:
-        return client.enqueue_to(queue, spec, *entry.args)
+        # Ruby's process_schedule_hooks around run_before_delayed_enqueue_hooks + enqueue_to.
+        if not spec.run_enqueue_hooks("before_schedule", entry.args):
+            return None
+        spec.run_enqueue_hooks("before_delayed_enqueue", entry.args)
+        enqueued = client.enqueue_to(queue, spec, *entry.args)
+        spec.run_enqueue_hooks("after_schedule", entry.args)
+        return enqueued
     class_name = entry.custom_job_class or entry.class_name
     payload = client.ops.encode(class_name, entry.args)
     client.driver.run(client.ops.schema.queues.push(queue, payload))
