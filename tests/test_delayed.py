@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import redis
 
-from resque_compat import JobRegistry, Resque
+from resque_compat import JobRegistry, Resque, codec
 from resque_compat.aio import AsyncResque
 from resque_compat.client import ClientOptions
 from resque_compat.connection import RedisSettings
@@ -207,3 +207,65 @@ def test_the_mover_drops_what_cannot_be_enqueued_and_says_so(
         assert _mover(redis_url, JobRegistry()).move_due() == 0
     assert raw_redis.keys("*") == []
     assert "not json" in caplog.text and "Unknown" in caplog.text
+
+
+def test_the_mover_runs_the_hooks_of_a_registered_class_as_ruby_does(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    """``enqueue_from_config`` for a class the scheduler can load: ``before_schedule`` and
+    ``before_enqueue`` can drop the job (Ruby's batch has trimmed it already), the others run
+    around the move. Jobs of other classes go on moving inside the script, in order."""
+    calls: list[tuple[str, str]] = []
+    registry = JobRegistry()
+    spec = registry.register_function("Hooked", lambda *args: None, queue="hooked")
+
+    def hook(kind: str, refuses: str = "") -> None:
+        def run(word: str) -> bool:
+            calls.append((kind, word))
+            return word != refuses
+
+        spec.hook(kind)(run)
+
+    hook("before_schedule", refuses="no-schedule")
+    hook("before_delayed_enqueue")
+    hook("before_enqueue", refuses="no-enqueue")
+    hook("after_enqueue")
+    hook("after_schedule")
+    at = int(time.time()) - 1
+    payloads = [
+        codec.encode({"class": cls, "args": [word], "queue": "hooked" if cls == "Hooked" else "p"})
+        for cls, word in [
+            ("Plain", "a"),
+            ("Hooked", "ok"),
+            ("Hooked", "no-schedule"),
+            ("Plain", "b"),
+            ("Hooked", "no-enqueue"),
+        ]
+    ]
+    for payload in payloads:
+        raw_redis.rpush(f"resque:delayed:{at}", payload)
+        raw_redis.sadd(b"resque:timestamps:" + payload, f"delayed:{at}")
+    raw_redis.zadd("resque:delayed_queue_schedule", {str(at): at})
+    assert _mover(redis_url, registry).move_due() == 3
+    assert raw_redis.lrange("resque:queue:hooked", 0, -1) == [b'{"class":"Hooked","args":["ok"]}']
+    assert raw_redis.lrange("resque:queue:p", 0, -1) == [
+        b'{"class":"Plain","args":["a"]}',
+        b'{"class":"Plain","args":["b"]}',
+    ]
+    assert sorted(raw_redis.keys("*")) == [
+        b"resque:queue:hooked",
+        b"resque:queue:p",
+        b"resque:queues",
+    ]
+    assert calls == [
+        ("before_schedule", "ok"),
+        ("before_delayed_enqueue", "ok"),
+        ("before_enqueue", "ok"),
+        ("after_enqueue", "ok"),
+        ("after_schedule", "ok"),
+        ("before_schedule", "no-schedule"),
+        ("before_schedule", "no-enqueue"),
+        ("before_delayed_enqueue", "no-enqueue"),
+        ("before_enqueue", "no-enqueue"),
+        ("after_schedule", "no-enqueue"),
+    ]

@@ -5,6 +5,13 @@ it cannot cut is decoded here and enqueued as Ruby's ``enqueue_from_config`` wou
 are a hash become ``[hash]``, a missing list ``[]``; the queue is the payload's, else the
 registered job's. A payload that cannot be decoded, or names no queue, is dropped with an error
 in the log, as Ruby's failure handler drops a job it cannot enqueue.
+
+A job whose class is registered here with schedule or enqueue hooks is handed back by the
+script too, and moved with them, as ``enqueue_from_config`` runs them for a class it can
+load: ``before_schedule`` (False drops the job, as Ruby's batch has already trimmed it),
+``before_delayed_enqueue``, ``before_enqueue`` (False drops it), the move, ``after_enqueue``,
+``after_schedule``. The move itself stays atomic; the hooks run again if the scheduler dies
+between them and the move.
 """
 
 from __future__ import annotations
@@ -16,11 +23,19 @@ from typing import Any
 
 from .. import codec
 from ..errors import DecodeError, EncodeError
-from ..job import JobRegistry
+from ..job import JobRegistry, JobSpec
 from ..store import SyncDriver
 from ..store.mover import MoverOps
 
 log = logging.getLogger(__name__)
+
+HOOKS = (
+    "before_schedule",
+    "before_delayed_enqueue",
+    "before_enqueue",
+    "after_enqueue",
+    "after_schedule",
+)
 
 
 class DelayedMover:
@@ -38,7 +53,8 @@ class DelayedMover:
         """Everything due by the current second; the number of jobs moved."""
         total = 0
         while not should_stop():
-            result = self.driver.run(self.ops.move_due(int(time.time()), self.budget))
+            now = int(time.time())
+            result = self.driver.run(self.ops.move_due(now, self.budget, hooked=self._hooked()))
             total += result.moved
             if result.odd_payload is not None and result.odd_timestamp is not None:
                 total += self._move_odd(result.odd_timestamp, result.odd_payload)
@@ -50,7 +66,8 @@ class DelayedMover:
         """Every job of one timestamp now, due or not (resque-web's "Enqueue now")."""
         total = 0
         while True:
-            result = self.driver.run(self.ops.move_due(timestamp, self.budget, timestamp))
+            move = self.ops.move_due(timestamp, self.budget, timestamp, self._hooked())
+            result = self.driver.run(move)
             total += result.moved
             if result.odd_payload is not None and result.odd_timestamp is not None:
                 total += self._move_odd(result.odd_timestamp, result.odd_payload)
@@ -60,10 +77,36 @@ class DelayedMover:
     def next_timestamp(self) -> int | None:
         return self.driver.run(self.ops.first_timestamp())
 
+    def _hooked(self) -> list[str]:
+        return [spec.name for spec in self.registry if any(spec.hooks[k] for k in HOOKS)]
+
     def _move_odd(self, timestamp: int, payload: bytes) -> int:
         queue, pushed = self._as_enqueued(payload)
         if not queue:
             log.error("dropping delayed job at %d that cannot be enqueued: %r", timestamp, payload)
+            return self._move_one(timestamp, payload, "", b"")
+        spec = self.registry.get(codec.decode(pushed)["class"])
+        if spec is None or not any(spec.hooks[k] for k in HOOKS):
+            return self._move_one(timestamp, payload, queue, pushed)
+        return self._move_with_hooks(spec, timestamp, payload, queue, pushed)
+
+    def _move_with_hooks(
+        self, spec: JobSpec, timestamp: int, payload: bytes, queue: str, pushed: bytes
+    ) -> int:
+        """``process_schedule_hooks`` around ``before_delayed_enqueue`` and ``enqueue_to``."""
+        args = codec.decode(pushed)["args"]
+        if not spec.run_enqueue_hooks("before_schedule", args):
+            return self._move_one(timestamp, payload, "", b"")
+        spec.run_enqueue_hooks("before_delayed_enqueue", args)
+        accepted = spec.run_enqueue_hooks("before_enqueue", args)
+        moved = self._move_one(timestamp, payload, queue if accepted else "", pushed)
+        if moved:
+            spec.run_enqueue_hooks("after_enqueue", args)
+        spec.run_enqueue_hooks("after_schedule", args)
+        return moved
+
+    def _move_one(self, timestamp: int, payload: bytes, queue: str, pushed: bytes) -> int:
+        """Move the head of ``delayed:<ts>`` if it is ``payload`` (``queue`` "": drop it)."""
         moved = self.driver.run(self.ops.move_one(timestamp, payload, queue, pushed))
         return int(moved and bool(queue))
 

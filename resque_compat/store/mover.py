@@ -16,6 +16,7 @@ effect as Ruby's ``acquire! || locked?``, one round trip).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +49,11 @@ class MoverOps:
     keys: Keys
     lock_prefix: str = ""
 
-    def move_due(self, now: int, budget: int, since: int | None = None) -> Operation[MoveResult]:
-        """Move jobs due by ``now`` (from ``since`` on, when given), ``budget`` at most."""
+    def move_due(
+        self, now: int, budget: int, since: int | None = None, hooked: Sequence[str] = ()
+    ) -> Operation[MoveResult]:
+        """Move jobs due by ``now`` (from ``since`` on, when given), ``budget`` at most;
+        a job of a ``hooked`` class is handed back as odd, for the caller to move."""
         lowest: Arg = "-inf" if since is None else since
         prefixes = (
             self.keys.delayed_prefix(),
@@ -58,7 +62,8 @@ class MoverOps:
             self.keys.queue(""),
         )
         reply = yield MOVE_DUE.call(
-            (self.keys.delayed_schedule(), self.keys.queues()), (*prefixes, now, budget, lowest)
+            (self.keys.delayed_schedule(), self.keys.queues()),
+            (*prefixes, now, budget, lowest, *hooked),
         )
         if len(reply) == 1:
             return MoveResult(int(reply[0]))
