@@ -111,7 +111,6 @@ class Worker:
         )
         self._held: Reserved | None = None
         """A job reserved and not started yet: given back, not failed, if the worker stops."""
-        self._classes_taken: set[str] = set()
         self.budget: forks.ForkBudget | None = None
         """In a child running many jobs (``forks``): what is left of its limits."""
 
@@ -239,7 +238,7 @@ class Worker:
         class_name = runner.class_name_of(payload)
         log.info("got: (Job{%s} | %s)", job.queue, class_name)
         loner = marker_left(payload, job.loner)
-        if loner and (class_name not in self._classes_taken or class_name in self._queues.unique):
+        if loner and class_name in self._queues.unique:
             loner = self._clear_marker_now(job.queue, class_name, loner)
         result = self.execution.run(job, payload, self._queues.names)
         if self.budget is not None:
@@ -271,9 +270,8 @@ class Worker:
         return finished.next
 
     def _clear_marker_now(self, queue: str, class_name: str, digest: str) -> str:
-        """The first job of a class, or a unique one the reserve could not clear (a hash in
-        its args): its marker goes before it runs, as in Ruby; what the finish must delete."""
-        self._classes_taken.add(class_name)
+        """A unique job whose marker the reserve could not name (a hash in its args): it goes
+        before the job runs, as in Ruby's reserve; returns what the finish must delete."""
         cleared = self.driver.run(LonerOps(self.keys).clear(queue, digest))
         return "" if self._know_unique(class_name, cleared) else digest
 

@@ -144,20 +144,12 @@ class ServedChild(runner.Child):
         super().__init__(pid, result_fd, pidfd)
         self.server = server
 
-    def reap(self, block: bool = False) -> bool:
-        if self.status is None:
-            ended = self._ended(timeout=0)
-            try:
-                status = self.server.exit_status(self.pid, block or ended)
-            except OSError:
-                status = self._status_without_server(block or ended)
-            if status is None:
-                return False
-            self.status = status
-            if self.pidfd is not None:
-                os.close(self.pidfd)
-                self.pidfd = None
-        return True
+    def _exit_status(self, block: bool) -> int | None:
+        ended = self._ended(timeout=0)
+        try:
+            return self.server.exit_status(self.pid, block or ended)
+        except OSError:
+            return self._status_without_server(block or ended)
 
     def _ended(self, timeout: float | None) -> bool:
         return self.pidfd is None or bool(select.select([self.pidfd], [], [], timeout)[0])

@@ -183,14 +183,19 @@ class Child:
     def reap(self, block: bool = False) -> bool:
         """Collect the exit status once the child has ended; True when it has."""
         if self.status is None:
-            pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
-            if pid == 0:
+            status = self._exit_status(block)
+            if status is None:
                 return False
             self.status = status
             if self.pidfd is not None:
                 os.close(self.pidfd)
                 self.pidfd = None
         return True
+
+    def _exit_status(self, block: bool) -> int | None:
+        """The wait status once the child has ended (before: None, or with ``block`` wait)."""
+        pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
+        return None if pid == 0 else status
 
     def finish(self) -> JobResult | None:
         """What the child reported (None when it ended without a complete result)."""
