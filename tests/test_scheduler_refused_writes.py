@@ -64,9 +64,10 @@ def stopped(process: subprocess.Popen[str]) -> str:
 
 
 def delay_jobs(url: str) -> float:
-    """Jobs due over the next three seconds (a past time would be enqueued at once, as
-    resque-scheduler does); when the last is due."""
-    due = time.time() + 1
+    """Jobs due over three seconds from two seconds on (a time in the past, in whole
+    seconds, is enqueued at once, as resque-scheduler does: one second ahead, truncated, was
+    sometimes already now on a slow run); when the last is due."""
+    due = time.time() + 2
     with Resque.from_url(url) as producer:
         for number in range(JOBS):
             producer.enqueue_at_with_queue("delayed", due + number % 3, "Tick", number)
