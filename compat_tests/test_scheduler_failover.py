@@ -98,7 +98,8 @@ def test_one_master_and_takeover_within_the_lock_timeout(
     wait_until(lambda: _settled(second, child.pid, "Master"), 5, "the master title")
 
     resque = Resque(RedisSettings.from_url(redis_url))
-    resque.enqueue_at_with_queue("compat", time.time() + 1, "RecordArgs", "after takeover")
+    resque.enqueue_at_with_queue("compat", time.time() + 2, "RecordArgs", "after takeover")
+    assert raw_redis.zcard("resque:delayed_queue_schedule") == 1  # delayed, not queued at once
     wait_until(lambda: raw_redis.llen("resque:queue:compat") == 1, 10, "the new master to move")
     resque.close()
     child.stop(signal.SIGTERM)
