@@ -196,6 +196,18 @@ def _refuse(*args: Any) -> bool:
     return not args or args[0] != "refuse"
 
 
+@job("DelegateTarget", queue="retry")
+def delegate_target(*args: Any) -> None:
+    log("compat:attempts", {"runtime": "python", "class": "DelegateTarget", "args": list(args)})
+
+
+@retries.retry(limit=2, delegate=delegate_target)
+@job("DelegatingRetryJob", queue="retry")
+def delegating_retry_job(*args: Any) -> None:
+    _log_attempt("DelegatingRetryJob", args)
+    raise RuntimeError("delegated")
+
+
 @retries.retry(limit=2, delay=60)
 @job("DelayedRetryJob", queue="retry")
 def delayed_retry_job(*args: Any) -> None:

@@ -252,6 +252,30 @@ class RefusedRetryJob
   end
 end
 
+# What DelegatingRetryJob's retries are enqueued as (resque-retry's retry_job_delegate).
+class DelegateTarget
+  @queue = :retry
+
+  def self.perform(*args)
+    PluginLog.push("compat:attempts", { "runtime" => "ruby", "class" => "DelegateTarget",
+                                        "args" => args, "counter" => nil })
+  end
+end
+
+# Fails; its retry is a DelegateTarget job, and its own counter goes at once.
+class DelegatingRetryJob
+  extend Resque::Plugins::Retry
+  extend RetryLog
+  @queue = :retry
+  @retry_limit = 2
+  @retry_job_delegate = DelegateTarget
+
+  def self.perform(*args)
+    log_attempt(*args)
+    raise "delegated"
+  end
+end
+
 # Delayed retries (resque-scheduler's delayed queue). A fixed delay: 60 s, 2 retries.
 class DelayedRetryJob
   extend Resque::Plugins::Retry

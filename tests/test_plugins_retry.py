@@ -178,3 +178,18 @@ def test_a_retry_runs_the_enqueue_or_schedule_hooks(
     queued = raw_redis.llen("resque:queue:q") + raw_redis.zcard("resque:delayed_queue_schedule")
     assert queued == 1
     assert raw_redis.get("resque:" + retry_key("Flaky", ["b"])) == b"0"
+
+
+def test_a_delegate_named_by_class_needs_a_queue_and_takes_the_retry(
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
+    """``retry_job_delegate`` naming a Ruby class: the retry is that class, on the queue
+    given (Ruby would take the class's own), and this job's counter goes at once."""
+    with pytest.raises(ConfigurationError, match="needs a queue"):
+        RetryOptions(delegate="Ruby::Fallback")
+    spec = _retried(redis_url, RuntimeError("x"), delegate="Ruby::Fallback", queue="fallback")
+    _attempt(spec)
+    assert raw_redis.lrange("resque:queue:fallback", 0, -1) == [
+        codec.encode_payload("Ruby::Fallback", ["a"])
+    ]
+    assert raw_redis.get(COUNTER) is None

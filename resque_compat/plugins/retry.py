@@ -69,8 +69,10 @@ class RetryOptions:
     ``@retry_delay_multiplicand_min`` / ``_max`` as ``multiplicand``), ``@retry_exceptions``
     (a list, or a hash of exception to delay), ``@fatal_exceptions``, ``@ignore_exceptions``,
     ``@expire_retry_key_after``, ``@sleep_after_requeue``, ``retry_queue``, ``retry_args`` /
-    ``retry_args_for_exception``, ``retry_identifier`` (``identifier``), and the
-    ``retry_criteria_check`` / ``give_up_callback`` / ``try_again_callback`` blocks."""
+    ``retry_args_for_exception``, ``retry_identifier`` (``identifier``),
+    ``retry_job_delegate`` (``delegate``: the registered job, or a class name, a retry is
+    enqueued as), and the ``retry_criteria_check`` / ``give_up_callback`` /
+    ``try_again_callback`` blocks."""
 
     limit: int | None = None
     delay: int = 0
@@ -88,8 +90,13 @@ class RetryOptions:
     identifier: Callable[..., str | None] | None = None
     sleep_after_requeue: float = 0
     multiplicand: tuple[float, float] = (1.0, 1.0)
+    delegate: JobSpec | str | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.delegate, str) and self.queue is None:
+            raise ConfigurationError(
+                "a delegate given by name needs a queue (Ruby takes the delegate class's)"
+            )
         low, high = self.multiplicand
         if low > high:
             raise ConfigurationError(
@@ -285,7 +292,8 @@ class JobRetry:
         False cancels the retry; the counter is kept either way."""
         if self.options.try_again is not None:
             self.options.try_again(error, *args)
-        queue = self.options.queue or self.spec.queue
+        target = self._target()
+        queue = self.options.queue or (target.queue if isinstance(target, JobSpec) else None)
         if not queue:
             raise ConfigurationError(f"{self.spec.name} has no queue to retry on")
         retry_args = self.options.args_for_retry(error, args)
@@ -293,20 +301,35 @@ class JobRetry:
         before, after = ("before_enqueue", "after_enqueue")
         if delay > 0:
             before, after = ("before_schedule", "after_schedule")
-        if not self.spec.run_enqueue_hooks(before, retry_args):
+        hooked = target if isinstance(target, JobSpec) else None
+        if hooked is not None and not hooked.run_enqueue_hooks(before, retry_args):
             self.redis.run(self.ops.keep(self.retry_key(args)))
         else:
-            self._push(queue, retry_args, delay, args)
-            self.spec.run_enqueue_hooks(after, retry_args)
+            self._push(_name(target), queue, retry_args, delay, args)
+            if hooked is not None:
+                hooked.run_enqueue_hooks(after, retry_args)
+        if self.options.delegate is not None:
+            # Handed to another class: this job's counter goes (Ruby's clean_retry_key).
+            self.redis.run(self.ops.clear(self.retry_key(args)))
         if self.options.sleep_after_requeue > 0:
             time.sleep(self.options.sleep_after_requeue)
 
-    def _push(self, queue: str, retry_args: list[Any], delay: int, args: Sequence[Any]) -> None:
+    def _target(self) -> JobSpec | str:
+        """What a retry is enqueued as: the delegate, else this job."""
+        return self.spec if self.options.delegate is None else self.options.delegate
+
+    def _push(
+        self, name: str, queue: str, retry_args: list[Any], delay: int, args: Sequence[Any]
+    ) -> None:
         if delay <= 0:
-            payload = codec.encode_payload(self.spec.name, retry_args)
+            payload = codec.encode_payload(name, retry_args)
             self.redis.run(self.ops.requeue(self.retry_key(args), queue, payload))
             return
         when = int(time.time()) + delay
-        delayed = delayed_payload(self.spec.name, retry_args, queue, codec.JsonStyle.JSON_GEM)
+        delayed = delayed_payload(name, retry_args, queue, codec.JsonStyle.JSON_GEM)
         later = DelayedItem(when, delayed)
         self.redis.run(self.ops.requeue_later(self.retry_key(args), later))
+
+
+def _name(target: JobSpec | str) -> str:
+    return target.name if isinstance(target, JobSpec) else target
