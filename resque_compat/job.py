@@ -35,6 +35,7 @@ HOOK_KINDS = (
 
 Hook = Callable[..., Any]
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 Pusher = Callable[[Keys, str, str, Sequence[Any], bytes], "Operation[bool]"]
 """How a plugin enqueues instead of the plain push: ``(keys, queue, class_name, args, payload)``
@@ -187,6 +188,17 @@ class JobSpec:
         """Run before_/after_ enqueue or dequeue hooks; False when one returned False."""
         results = [hook(*args) for hook in self.hooks[kind]]
         return all(result is not False for result in results)
+
+    def around_schedule(self, args: Sequence[Any], enqueue: Callable[[], R]) -> R | None:
+        """How resque-scheduler enqueues a due job of a class it can load
+        (``process_schedule_hooks``): ``before_schedule`` (one returning False: nothing
+        more, None), ``before_delayed_enqueue``, ``enqueue()``, ``after_schedule``."""
+        if not self.run_enqueue_hooks("before_schedule", args):
+            return None
+        self.run_enqueue_hooks("before_delayed_enqueue", args)
+        enqueued = enqueue()
+        self.run_enqueue_hooks("after_schedule", args)
+        return enqueued
 
     def run(self, args: Sequence[Any]) -> bool:
         """Perform with Ruby's hook semantics; False when a before hook said DontPerform.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import codec
 from ..errors import DecodeError, EncodeError
@@ -78,31 +78,29 @@ class DelayedMover:
         return self.driver.run(self.ops.first_timestamp())
 
     def _hooked(self) -> list[str]:
-        return [spec.name for spec in self.registry if any(spec.hooks[k] for k in HOOKS)]
+        return [spec.name for spec in self.registry if _has_hooks(spec)]
 
     def _move_odd(self, timestamp: int, payload: bytes) -> int:
-        queue, pushed = self._as_enqueued(payload)
-        if not queue:
+        job = self._as_enqueued(payload)
+        if job is None:
             log.error("dropping delayed job at %d that cannot be enqueued: %r", timestamp, payload)
             return self._move_one(timestamp, payload, "", b"")
-        spec = self.registry.get(codec.decode(pushed)["class"])
-        if spec is None or not any(spec.hooks[k] for k in HOOKS):
-            return self._move_one(timestamp, payload, queue, pushed)
-        return self._move_with_hooks(spec, timestamp, payload, queue, pushed)
+        spec = self.registry.get(job.class_name)
+        if spec is None or not _has_hooks(spec):
+            return self._move_one(timestamp, payload, job.queue, job.payload)
 
-    def _move_with_hooks(
-        self, spec: JobSpec, timestamp: int, payload: bytes, queue: str, pushed: bytes
-    ) -> int:
-        """``process_schedule_hooks`` around ``before_delayed_enqueue`` and ``enqueue_to``."""
-        args = codec.decode(pushed)["args"]
-        if not spec.run_enqueue_hooks("before_schedule", args):
+        def enqueue() -> int:
+            """``Resque.enqueue_to`` as one atomic move: ``before_enqueue`` (False drops the
+            job), the move, ``after_enqueue``."""
+            accepted = spec.run_enqueue_hooks("before_enqueue", job.args)
+            moved = self._move_one(timestamp, payload, job.queue if accepted else "", job.payload)
+            if moved:
+                spec.run_enqueue_hooks("after_enqueue", job.args)
+            return moved
+
+        moved = spec.around_schedule(job.args, enqueue)
+        if moved is None:  # before_schedule said no: Ruby's batch has taken it off already
             return self._move_one(timestamp, payload, "", b"")
-        spec.run_enqueue_hooks("before_delayed_enqueue", args)
-        accepted = spec.run_enqueue_hooks("before_enqueue", args)
-        moved = self._move_one(timestamp, payload, queue if accepted else "", pushed)
-        if moved:
-            spec.run_enqueue_hooks("after_enqueue", args)
-        spec.run_enqueue_hooks("after_schedule", args)
         return moved
 
     def _move_one(self, timestamp: int, payload: bytes, queue: str, pushed: bytes) -> int:
@@ -110,21 +108,33 @@ class DelayedMover:
         moved = self.driver.run(self.ops.move_one(timestamp, payload, queue, pushed))
         return int(moved and bool(queue))
 
-    def _as_enqueued(self, payload: bytes) -> tuple[str, bytes]:
-        """The queue and the payload Ruby would push for a delayed payload ("" if none)."""
+    def _as_enqueued(self, payload: bytes) -> _Enqueued | None:
+        """What Ruby would enqueue for a delayed payload; None when it cannot be enqueued."""
         try:
             document = codec.decode(payload)
             class_name = _class_name(document)
             queue = document.get("queue") or self._registered_queue(class_name)
+            args = _params(document.get("args"))
             if not isinstance(queue, str) or not queue:
-                return "", b""
-            return queue, codec.encode_payload(class_name, _params(document.get("args")))
+                return None
+            return _Enqueued(queue, class_name, args, codec.encode_payload(class_name, args))
         except (DecodeError, EncodeError, AttributeError, TypeError):
-            return "", b""
+            return None
 
     def _registered_queue(self, class_name: str) -> str | None:
         spec = self.registry.get(class_name)
         return None if spec is None else spec.queue
+
+
+class _Enqueued(NamedTuple):
+    queue: str
+    class_name: str
+    args: list[Any]
+    payload: bytes
+
+
+def _has_hooks(spec: JobSpec) -> bool:
+    return any(spec.hooks[kind] for kind in HOOKS)
 
 
 def _class_name(document: Any) -> str:

@@ -267,12 +267,11 @@ def enqueue_entry(client: Resque, entry: Entry) -> bool | None:
         )
     spec = client.options.registry.get(entry.class_name)
     if entry.custom_job_class is None and spec is not None:
-        # Ruby's process_schedule_hooks around run_before_delayed_enqueue_hooks + enqueue_to.
-        if not spec.run_enqueue_hooks("before_schedule", entry.args):
-            return None
-        spec.run_enqueue_hooks("before_delayed_enqueue", entry.args)
-        enqueued = client.enqueue_to(queue, spec, *entry.args)
-        spec.run_enqueue_hooks("after_schedule", entry.args)
+
+        def enqueue() -> bool | None:
+            return client.enqueue_to(queue, spec, *entry.args)
+
+        enqueued: bool | None = spec.around_schedule(entry.args, enqueue)
         return enqueued
     class_name = entry.custom_job_class or entry.class_name
     payload = client.ops.encode(class_name, entry.args)

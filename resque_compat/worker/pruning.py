@@ -155,9 +155,8 @@ class Pruner:
             payload = Payload.from_document(_job_field(job, "payload"))
         except PayloadError:
             return
-        pruned = failure.exception == PruneDeadWorkerDirtyExit.ruby_name
-        error = PruneDeadWorkerDirtyExit if pruned else DirtyExit
-        run_failure_hooks(payload, self.registry, error(failure.error))
+        error = _DIRTY_EXITS[failure.exception](failure.error)
+        run_failure_hooks(payload, self.registry, error)
 
 
 def prune_exit_message(worker_id: str, job: Any) -> str:
@@ -172,6 +171,9 @@ def _job_field(job: Any, *path: str) -> Any:
             return None
         job = job.get(name)
     return job
+
+
+_DIRTY_EXITS = {error.ruby_name: error for error in (DirtyExit, PruneDeadWorkerDirtyExit)}
 
 
 def in_flight_failure(worker_id: str, job: Any, prune_message: str | None = None) -> Failure:
