@@ -15,6 +15,7 @@ from typing import Any
 
 import redis
 
+from compat_tests.ruby_retry import ONE_ATTEMPT, PLUGINS
 from compat_tests.runtimes import requires_ruby, ruby_eval, run_ruby
 from resque_compat import Resque, codec
 from resque_compat.plugins.retry import retry_key
@@ -22,15 +23,7 @@ from tests.workerproc import PythonWorker
 
 pytestmark = requires_ruby
 
-PLUGINS = {"COMPAT_PLUGINS": "1"}
 ARGS = ["x", 1, {"deep": [None, 2.5]}]
-RUBY_ATTEMPT = (
-    'require "resque/failure/redis"; '
-    "Resque::Failure::MultipleWithRetrySuppression.classes = [Resque::Failure::Redis]; "
-    "Resque::Failure.backend = Resque::Failure::MultipleWithRetrySuppression; "
-    'job = Resque.reserve("retry"); '
-    "begin; job.perform; rescue => e; job.fail(e); end; true"
-)
 COUNTER = f"resque:{retry_key('RetriedJob', ARGS)}"
 
 
@@ -72,7 +65,7 @@ def _all_ruby(redis_url: str, raw_redis: redis.Redis) -> list[dict[str, Any]]:
     _enqueue(redis_url, *ARGS)
     snapshots = []
     for _attempt in range(3):
-        ruby_eval(RUBY_ATTEMPT, redis_url, env=PLUGINS)
+        ruby_eval(ONE_ATTEMPT, redis_url, env=PLUGINS)
         snapshots.append(_snapshot(raw_redis))
     return snapshots
 
@@ -103,7 +96,7 @@ def test_two_ruby_failures_and_one_python_failure_are_three_attempts(
     _enqueue(redis_url, *ARGS)
     snapshots = []
     for _attempt in range(2):
-        ruby_eval(RUBY_ATTEMPT, redis_url, env=PLUGINS)
+        ruby_eval(ONE_ATTEMPT, redis_url, env=PLUGINS)
         snapshots.append(_snapshot(raw_redis))
     with _python_worker(redis_url) as worker:
         assert worker.wait(30) == 0, worker.output()
@@ -116,7 +109,7 @@ def test_one_ruby_failure_then_python_counts_on_and_gives_up(
     redis_url: str, raw_redis: redis.Redis
 ) -> None:
     _enqueue(redis_url, *ARGS)
-    ruby_eval(RUBY_ATTEMPT, redis_url, env=PLUGINS)
+    ruby_eval(ONE_ATTEMPT, redis_url, env=PLUGINS)
     with _python_worker(redis_url) as worker:
         assert worker.wait(30) == 0, worker.output()
     assert _snapshot(raw_redis) == EXPECTED[2]
@@ -138,7 +131,7 @@ def test_a_success_clears_the_counter_on_both_sides(redis_url: str, raw_redis: r
         'RetriedJob.redis_retry_key("succeed", 7)', redis_url, env=PLUGINS
     )
     _enqueue(redis_url, *succeed)
-    ruby_eval(RUBY_ATTEMPT, redis_url, env=PLUGINS)
+    ruby_eval(ONE_ATTEMPT, redis_url, env=PLUGINS)
     _enqueue(redis_url, *succeed)
     with _python_worker(redis_url) as worker:
         assert worker.wait(30) == 0, worker.output()

@@ -21,21 +21,15 @@ from typing import Any
 import pytest
 import redis
 
+from compat_tests.ruby_retry import PERFORM, PLUGINS, SUPPRESSION
 from compat_tests.runtimes import requires_ruby, ruby_eval
 from resque_compat import Resque, codec
 from tests.workerproc import PythonWorker
 
 pytestmark = requires_ruby
 
-PLUGINS = {"COMPAT_PLUGINS": "1"}
-SUPPRESSION = (
-    'require "resque/failure/redis"; '
-    "Resque::Failure::MultipleWithRetrySuppression.classes = [Resque::Failure::Redis]; "
-    "Resque::Failure.backend = Resque::Failure::MultipleWithRetrySuppression; "
-)
 RUBY_UNTIL_EMPTY = (
-    SUPPRESSION + '20.times { job = Resque.reserve("retry") or break; '
-    "begin; job.perform; rescue => e; job.fail(e); end }; true"
+    SUPPRESSION + '20.times { job = Resque.reserve("retry") or break; ' + PERFORM + "}; true"
 )
 FIRE_DELAYED = "Resque.enqueue_delayed_selection { true }"
 ARGS = ["job", 3, {"k": [None, 1.5]}]

@@ -16,20 +16,13 @@ from typing import Any
 import pytest
 import redis
 
+from compat_tests.ruby_retry import ONE_ATTEMPT, PERFORM, PLUGINS, SUPPRESSION
 from compat_tests.runtimes import requires_ruby, ruby_eval
 from resque_compat import Resque, codec
 from tests.workerproc import PythonWorker
 
 pytestmark = requires_ruby
 
-PLUGINS = {"COMPAT_PLUGINS": "1"}
-SUPPRESSION = (
-    'require "resque/failure/redis"; '
-    "Resque::Failure::MultipleWithRetrySuppression.classes = [Resque::Failure::Redis]; "
-    "Resque::Failure.backend = Resque::Failure::MultipleWithRetrySuppression; "
-)
-PERFORM = "begin; job.perform; rescue => e; job.fail(e); end; "
-RUBY_ONE_ATTEMPT = SUPPRESSION + 'job = Resque.reserve("retry"); ' + PERFORM + "true"
 RUBY_UNTIL_EMPTY = (
     SUPPRESSION + '20.times { job = Resque.reserve("retry") or break; ' + PERFORM + "}; true"
 )
@@ -86,7 +79,7 @@ def _run(mode: str, redis_url: str, raw_redis: redis.Redis, scenario: str) -> di
         ruby_eval(RUBY_UNTIL_EMPTY, redis_url, env=PLUGINS)
     else:
         if mode == "mixed":
-            ruby_eval(RUBY_ONE_ATTEMPT, redis_url, env=PLUGINS)
+            ruby_eval(ONE_ATTEMPT, redis_url, env=PLUGINS)
         _python_until_empty(redis_url)
     return _leaves(raw_redis)
 

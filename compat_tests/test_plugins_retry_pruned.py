@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import redis
 
+from compat_tests.ruby_retry import PLUGINS, SUPPRESSION
 from compat_tests.runtimes import requires_ruby, ruby_eval
 from resque_compat import codec
 from resque_compat.plugins.retry import retry_key
@@ -25,15 +26,9 @@ from tests.workerproc import PythonWorker
 
 pytestmark = requires_ruby
 
-PLUGINS = {"COMPAT_PLUGINS": "1"}
 ARGS = ["x", 1]
 DEAD = "elsewhere:4242:retry"
 COUNTER = f"resque:{retry_key('RetriedJob', ARGS)}"
-SUPPRESSION = (
-    'require "resque/failure/redis"; '
-    "Resque::Failure::MultipleWithRetrySuppression.classes = [Resque::Failure::Redis]; "
-    "Resque::Failure.backend = Resque::Failure::MultipleWithRetrySuppression; "
-)
 BACKENDS = {
     "redis": ("", "redis"),
     "suppression": (SUPPRESSION, "multiple_with_retry_suppression:redis"),

@@ -13,20 +13,13 @@ import pytest
 import redis
 
 from compat_tests.resque_web import Element, ResqueWeb, parse_html
+from compat_tests.ruby_retry import ONE_ATTEMPT, PLUGINS
 from compat_tests.runtimes import RUBY_FIXTURES, requires_ruby, ruby_eval
 from resque_compat import Resque
 from resque_compat.plugins.retry import retry_key
 from tests.workerproc import PythonWorker
 
 pytestmark = requires_ruby
-
-PLUGINS = {"COMPAT_PLUGINS": "1"}
-RUBY_ATTEMPT = (
-    'require "resque/failure/redis"; '
-    "Resque::Failure::MultipleWithRetrySuppression.classes = [Resque::Failure::Redis]; "
-    "Resque::Failure.backend = Resque::Failure::MultipleWithRetrySuppression; "
-    'job = Resque.reserve("retry"); begin; job.perform; rescue => e; job.fail(e); end; true'
-)
 
 
 @pytest.fixture
@@ -70,7 +63,7 @@ def test_retry_tab_shows_and_cancels_a_python_delayed_retry(
 ) -> None:
     with Resque.from_url(redis_url) as resque:
         resque.enqueue_to("retry", "ExceptionDelayJob", "ruby", 1)
-    ruby_eval(RUBY_ATTEMPT, redis_url, env=PLUGINS)
+    ruby_eval(ONE_ATTEMPT, redis_url, env=PLUGINS)
     with Resque.from_url(redis_url) as resque:
         resque.enqueue_to("retry", "DelayedRetryJob", "python", 2)
     _python_attempt(redis_url)
